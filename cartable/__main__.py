@@ -1,0 +1,3 @@
+from cartable.cli import main
+
+main()

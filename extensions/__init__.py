@@ -1,0 +1,1 @@
+"""Jupyter server and JupyterLab extensions for pupils and teachers."""

@@ -1,0 +1,1 @@
+"""nbgrader integration: courses, exchange, autograding, gradebook and analytics."""

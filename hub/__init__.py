@@ -1,0 +1,1 @@
+"""The hub side of Cartable: site configuration, roster, accounts, roles, spawner."""

@@ -1,0 +1,235 @@
+"""Pupil servers as local processes, each under its own Unix account when root.
+
+With ``isolation = unix`` (the default when the hub runs as root) every user gets
+a Unix account ``<prefix><username>`` whose home directory, mode 0700, only they
+can read; their server runs as that account. Without root every server runs as
+the hub's own account and the hub says loudly that pupils are not isolated.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
+from traitlets import Bool, Enum, Integer, List, Unicode, default
+
+from cartable.hub.limits import Cgroups, Limits
+
+from cartable.hub.roles import ROLE_GROUP
+
+GROUP = "cartable-users"
+
+
+def running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+class CartableSpawner(LocalProcessSpawner):
+    """A local-process spawner that makes and uses one Unix account per user."""
+
+    isolation = Enum(["auto", "unix", "none"], "auto", config=True,
+                     help="unix: one Unix account per user (needs root); none: every server runs as the hub's account, "
+                          "with no isolation between pupils; auto: unix when the hub runs as root.")
+    homes_dir = Unicode(config=True, help="Directory holding one home directory per user.")
+    unix_prefix = Unicode("cb-", config=True, help="Prefix of the Unix account names made for users.")
+    pids_limit = Integer(512, config=True, help="Most processes and threads a user's server and kernels may have.")
+    apply_limits = Bool(True, config=True,
+                        help="Apply mem_limit, cpu_limit and pids_limit with Linux control groups when root.")
+    language = Unicode("fr", config=True, help="Interface language of new users' JupyterLab (fr, ar, en).")
+    pupil_disabled_server_extensions = List(
+        Unicode(), config=True,
+        help="Jupyter server extensions switched off for pupils (given on the command line, "
+             "which a pupil's own config files cannot override).")
+    lab_disabled_for_pupils = List(
+        Unicode(),
+        ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:create-assignment",
+         "@jupyter/nbgrader:menu",
+         "@jupyterlab/apputils-extension:announcements",
+         "@voila-dashboards/jupyterlab-preview", "@jupyter-notebook/lab-extension",
+         "@jupyterlab/terminal-extension", "@jupyterlab/extensionmanager-extension"],
+        config=True, help="JupyterLab plugins hidden from pupils.")
+    server_extensions = List(
+        Unicode(), ["cartable.extensions.panel"], config=True,
+        help="Jupyter server extensions switched on for every user (pupils and staff).")
+    lab_disabled_for_all = List(
+        Unicode(), ["@jupyterlab/apputils-extension:announcements"], config=True,
+        help="JupyterLab plugins hidden from everyone (the outside-news prompt).")
+
+    @default("homes_dir")
+    def _homes_default(self):
+        return "/home/cartable"
+
+    @property
+    def isolated(self) -> bool:
+        return self.isolation == "unix" or (self.isolation == "auto" and running_as_root())
+
+    @property
+    def unix_name(self) -> str:
+        return (self.unix_prefix + self.user.name)[:32]
+
+    @property
+    def home(self) -> str:
+        return str(Path(self.homes_dir) / self.user.name)
+
+    def ensure_account(self) -> pwd.struct_passwd:
+        """Create the user's Unix account and private home if missing; re-runnable."""
+        try:
+            grp.getgrnam(GROUP)
+        except KeyError:
+            subprocess.run(["groupadd", "--system", GROUP], check=True)
+        try:
+            entry = pwd.getpwnam(self.unix_name)
+        except KeyError:
+            Path(self.homes_dir).mkdir(parents=True, exist_ok=True)
+            os.chmod(self.homes_dir, 0o711)
+            subprocess.run(["useradd", "--no-create-home", "--home-dir", self.home, "--shell", "/usr/sbin/nologin",
+                            "--gid", GROUP, "--comment", f"Cartable {self.user.name}", self.unix_name],
+                           check=True, capture_output=True)
+            entry = pwd.getpwnam(self.unix_name)
+        if entry.pw_dir != self.home:
+            # an account kept from another site or state directory: point it here
+            subprocess.run(["usermod", "--home", self.home, self.unix_name], check=True, capture_output=True)
+            entry = pwd.getpwnam(self.unix_name)
+        home = Path(self.home)
+        home.mkdir(parents=True, exist_ok=True)
+        os.chown(home, entry.pw_uid, entry.pw_gid)
+        os.chmod(home, 0o700)
+        return entry
+
+    def ensure_shared_home(self) -> None:
+        Path(self.home).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def is_pupil(self) -> bool:
+        return any(g.name == ROLE_GROUP["pupil"] for g in self.user.groups)
+
+    def get_args(self):
+        args = super().get_args()
+        # No calls from the server to the outside: no extension store, no update check.
+        args += ["--LabApp.extension_manager=readonly",
+                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        # « Mon cartable »: the panel's server extension (its lab extension is installed with Cartable)
+        args.extend(f"--ServerApp.jpserver_extensions={ext}=True" for ext in self.server_extensions)
+        if self.is_pupil:
+            args.append("--LabApp.lock_all_plugins=True")
+            args.extend(f"--ServerApp.jpserver_extensions={ext}=False" for ext in self.pupil_disabled_server_extensions)
+            args.append("--ServerApp.terminals_enabled=False")
+        return args
+
+    def get_env(self):
+        env = super().get_env()
+        env["JUPYTER_CONFIG_PATH"] = str(self.role_config_dir())
+        return env
+
+    def role_config_dir(self) -> Path:
+        """A directory of Jupyter config for this user's role: which lab plugins load."""
+        role = "pupil" if self.is_pupil else "staff"
+        d = Path(self.homes_dir) / ".cartable-config" / role
+        disabled = self.lab_disabled_for_pupils if self.is_pupil else self.lab_disabled_for_all
+        page_config = d / "labconfig" / "page_config.json"
+        page_config.parent.mkdir(parents=True, exist_ok=True)
+        page_config.write_text(json.dumps({"disabledExtensions": {p: True for p in disabled}}, indent=1))
+        for path in (Path(self.homes_dir) / ".cartable-config", d, page_config.parent):
+            os.chmod(path, 0o755)
+        os.chmod(page_config, 0o644)
+        return d
+
+    def seed_lab_settings(self, uid: int | None = None, gid: int | None = None) -> None:
+        """Give a new user JupyterLab in the site's language; never overwrite their choice."""
+        locale = {"fr": "fr_FR", "ar": "ar_SA", "en": "en"}.get(self.language, "fr_FR")
+        settings = Path(self.home) / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "translation-extension"
+        target = settings / "plugin.jupyterlab-settings"
+        if target.exists():
+            return
+        settings.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"locale": locale}))
+        if uid is not None:
+            for path in [target, *target.parents]:
+                if path == Path(self.home):
+                    break
+                os.chown(path, uid, gid)
+
+    _cgroup_procs: list = []
+
+    def prepare_limits(self) -> None:
+        """Put the server in a control group of its own, or say why limits are not applied."""
+        self._cgroup_procs = []
+        if not self.apply_limits:
+            return
+        cgroups = Cgroups()
+        missing = [k for k, ok in cgroups.available().items() if not ok]
+        if missing:
+            self.log.warning("Limits not applied to %s's server (%s): control groups not writable here",
+                             self.user.name, ", ".join(missing))
+        # named after the Unix account, which carries the site's prefix: two sites on one
+        # machine (or two test runs) never share a group and its memory limit
+        self._cgroup_procs = cgroups.prepare(self.unix_name, Limits(self.mem_limit or None, self.cpu_limit or None,
+                                                                    self.pids_limit or None))
+
+    async def start(self):
+        if running_as_root() and not self.isolated:
+            from cartable.i18n import _, bilingual
+
+            raise RuntimeError(bilingual(_(
+                "Refusing to run a user's server as root: set spawner.isolation to auto or unix in cartable.yaml.")))
+        if self.isolated:
+            entry = self.ensure_account()
+            self.seed_lab_settings(entry.pw_uid, entry.pw_gid)
+        else:
+            self.ensure_shared_home()
+            self.seed_lab_settings()
+        if running_as_root():
+            self.prepare_limits()
+        return await super().start()
+
+    async def stop(self, now=False):
+        await super().stop(now=now)
+        if running_as_root() and self.apply_limits:
+            Cgroups().remove(self.unix_name)
+
+    def make_preexec_fn(self, name):
+        procs = list(self._cgroup_procs)
+        if self.isolated:
+            become_user = set_user_setuid(self.unix_name)
+
+            def preexec():
+                Cgroups.join(procs)
+                become_user()
+
+            return preexec
+        home = self.home
+
+        def preexec():
+            Cgroups.join(procs)
+            os.chdir(home)
+
+        return preexec
+
+    def user_env(self, env):
+        env["USER"] = self.unix_name if self.isolated else self.user.name
+        env["HOME"] = self.home
+        env["SHELL"] = "/bin/bash"
+        return env
+
+    async def move_certs(self, paths):
+        if not self.isolated:
+            return paths
+        entry = pwd.getpwnam(self.unix_name)
+        out_dir = Path(self.home) / ".jupyterhub" / "jupyterhub-certs"
+        shutil.rmtree(out_dir, ignore_errors=True)
+        out_dir.mkdir(parents=True, mode=0o700)
+        result = {}
+        for key in ("keyfile", "certfile", "cafile"):
+            target = out_dir / Path(paths[key]).name
+            shutil.copy(paths[key], target)
+            os.chown(target, entry.pw_uid, entry.pw_gid)
+            result[key] = str(target)
+        for d in (out_dir.parent, out_dir):
+            os.chown(d, entry.pw_uid, entry.pw_gid)
+        return result

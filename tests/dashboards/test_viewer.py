@@ -1,0 +1,210 @@
+"""Who sees what on the dashboards, without a hub: the viewer from the Hub's user model, the rows
+each viewer's bundle gets, the kernel's environment, and binary kernel messages read safely."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cartable.grading import analytics as an
+from cartable.grading import dashboards as dash
+from cartable.grading import dashboards_service as svc
+
+TEACH, LEARN = "custom:cartable:teach", "custom:cartable:learn"
+
+
+def model(name, groups, scopes):
+    return {"name": name, "kind": "user", "groups": groups, "scopes": scopes}
+
+
+def test_viewer_from_groups_and_scopes():
+    t = dash.viewer_from_model(model("t1", ["role:teacher", "school:LYC1", "course:lyc1-2026-a-maths",
+                                            "class:LYC1:A"], [TEACH, "read:users:groups!user"]))
+    assert (t.role, t.courses, t.schools, t.classes) == ("teacher", {"lyc1-2026-a-maths"}, set(), set())
+    assert t.dashboards == ["class"]
+    d = dash.viewer_from_model(model("d1", ["role:director", "school:LYC1"], ["custom:cartable:manage-school"]))
+    assert (d.role, d.schools, d.dashboards) == ("director", {"LYC1"}, ["school"])
+    i = dash.viewer_from_model(model("i1", ["role:inspector", "inspect:LYC1:maths", "inspect:LYC2:*"],
+                                     ["custom:cartable:inspect"]))
+    assert (i.role, i.inspections, i.dashboards) == ("inspector", {("LYC1", "maths"), ("LYC2", "*")}, ["inspection"])
+    p = dash.viewer_from_model(model("p1", ["role:pupil", "class:LYC1:A", "course:x"], [LEARN]))
+    assert (p.role, p.classes, p.courses, p.dashboards) == ("pupil", {("LYC1", "A")}, set(), ["progress"])
+    # a group without the role's scope in the token (or the scope without the group) is no role
+    assert dash.viewer_from_model(model("x", ["role:teacher", "course:c"], [LEARN])).role is None
+    assert dash.viewer_from_model(model("x", ["course:c"], [TEACH])).dashboards == []
+    assert dash.viewer_from_model(model("admin", [], []), admins={"admin"}).dashboards == ["class", "school",
+                                                                                            "inspection"]
+
+
+def tidy():
+    meta = an.course_metadata({
+        "a-maths": type("C", (), {"school": "LYC1", "year": "2026", "class_code": "A", "subject": "maths"})(),
+        "b-phys": type("C", (), {"school": "LYC1", "year": "2026", "class_code": "B", "subject": "physique"})(),
+        "z-maths": type("C", (), {"school": "LYC2", "year": "2026", "class_code": "Z", "subject": "maths"})(),
+    })
+    rows = [("a-maths", "p1"), ("a-maths", "p2"), ("b-phys", "p3"), ("z-maths", "p9")]
+    n = len(rows)
+    return an.tidy_table({"course": [r[0] for r in rows], "pupil": [r[1] for r in rows], "assignment": ["dm1"] * n,
+                          "notebook": ["dm1"] * n, "question": ["q1"] * n, "score": np.ones(n), "max_score": np.full(n, 2.0),
+                          "needs_manual_grade": np.zeros(n), "graded_by": ["autograder"] * n, "late_penalty": np.zeros(n),
+                          "due": ["2026-10-01 18:00:00"] * n, "submitted_at": ["2026-10-01 09:00:00"] * n}, meta)
+
+
+@pytest.mark.parametrize("viewer, dashboard, pupils", [
+    (dash.Viewer("p1", "pupil"), "progress", {"p1"}),
+    (dash.Viewer("p1", "pupil"), "class", set()),
+    (dash.Viewer("t", "teacher", courses={"a-maths"}), "class", {"p1", "p2"}),
+    (dash.Viewer("t", "teacher", courses={"a-maths"}), "school", set()),
+    (dash.Viewer("t", "teacher"), "class", set()),
+    (dash.Viewer("d", "director", schools={"LYC1"}), "school", {"p1", "p2", "p3"}),
+    (dash.Viewer("d", "director", schools={"LYC1"}), "inspection", set()),
+    (dash.Viewer("i", "inspector", inspections={("LYC1", "physique"), ("LYC2", "*")}), "inspection", {"p3", "p9"}),
+    (dash.Viewer("a", "admin"), "school", {"p1", "p2", "p3", "p9"}),
+])
+def test_visible_rows(viewer, dashboard, pupils):
+    rows = dash.visible_rows(tidy(), viewer, dashboard)
+    assert set(rows["pupil"].astype(str)) == pupils
+    # no other pupil's name survives in the categories a widget could list
+    assert set(rows["pupil"].cat.categories) == pupils
+
+
+def test_bundle_rows_round_trip(tmp_path):
+    class Store:
+        def data(self):
+            roster = pd.DataFrame([("LYC1", "2026", "A", "maths", "a-maths", "p1", "Ali <b>", ""),
+                                   ("LYC2", "2026", "Z", "maths", "z-maths", "p9", "Zed", "")],
+                                  columns=dash.ROSTER_COLUMNS).astype("category")
+            return tidy(), pd.DataFrame({c: pd.Categorical([]) for c in an.COMMENT_COLUMNS}), roster
+
+    folder = dash.write_bundle(tmp_path / "views", dash.Viewer("t", "teacher", courses={"a-maths"}), "class",
+                               Store(), "ar-MA", "Lycée")
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    page = dash.Page(folder)
+    assert (page.lang, page.dir, page.meta["dashboard"]) == ("ar", "rtl", "class")
+    assert set(page.table("rows")["pupil"]) == {"p1", "p2"}
+    assert list(page.table("roster")["name"]) == ["Ali <b>"]
+    # rendered escaped
+    assert "Ali &lt;b&gt;" in dash.html_table(page.table("roster"), {"name": "n"}, "-")
+
+
+def test_kernel_environment_keeps_no_secret():
+    env = svc.kernel_env({"PATH": "/bin", "JUPYTERHUB_API_TOKEN": "secret", "JPY_API_TOKEN": "secret",
+                          "CARTABLE_CONFIG": "/etc/c.yaml", "QUERY_STRING": "user=x", "HTTP_X_USER": "x",
+                          "VOILA_BASE_URL": "/s/", "VOILA_REQUEST_URL": "http://h/s/class?user=x"}, "/views/abc")
+    assert env["PATH"] == "/bin" and env[dash.VIEW_ENV] == "/views/abc" and env["VOILA_BASE_URL"] == "/s/"
+    for key in ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "CARTABLE_CONFIG", "QUERY_STRING", "HTTP_X_USER",
+                "VOILA_REQUEST_URL"):
+        assert key not in env
+
+
+def test_binary_headers_of_both_protocols():
+    from jupyter_server.services.kernels.connection.base import serialize_binary_message
+
+    header = {"msg_type": "comm_msg", "msg_id": "1"}
+    msg = {"header": header, "parent_header": {}, "metadata": {}, "content": {}, "buffers": [b"\x89PNG" + bytes(100)],
+           "channel": "iopub"}
+    legacy = serialize_binary_message(msg)
+    assert svc.binary_header(legacy, v1=False)["msg_type"] == "comm_msg"
+    # Voilà 0.5.13 reads this as v1: its offset count would be in the billions
+    assert int.from_bytes(legacy[:8], "little") > 10**9
+    assert svc.binary_header(legacy, v1=True) is None
+    parts = [b"iopub", json.dumps(header).encode(), b"{}", b"{}", b"{}", b"\x89PNG"]
+    offsets, pos = [], 8 * (len(parts) + 1)
+    for p in parts:
+        offsets.append(pos)
+        pos += len(p)
+    v1 = struct.pack("<" + "Q" * (len(parts) + 1), len(parts), *offsets) + b"".join(parts)
+    assert svc.binary_header(v1, v1=True)["msg_type"] == "comm_msg"
+    assert svc.binary_header(b"\xff" * 16, v1=False) is None
+
+
+def gradebook(path, course, pupils, foreign_course=None):
+    """An nbgrader gradebook with one assignment graded and commented; optionally a second course's
+    rows in the same file (as a teacher could forge)."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    from cartable.grading.courses import venv_on_path
+
+    venv_on_path()
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    for cid, name in ((course, "dm1"), *(((foreign_course, "forged"),) if foreign_course else ())):
+        with Gradebook(f"sqlite:///{path}", cid) as gb:
+            gb.add_assignment(name, duedate="2026-10-01 18:00:00")
+            gb.add_notebook(name, name)
+            gb.add_grade_cell("q1", name, name, max_score=2, cell_type="code")
+            gb.add_solution_cell("answer", name, name)
+            for p in pupils:
+                gb.update_or_create_student(p)
+                gb.add_submission(name, p)
+                gb.find_grade("q1", name, name, p).auto_score = 1
+                gb.find_comment("answer", name, name, p).manual_comment = f"<b>{p}</b>"
+                gb.db.commit()
+
+
+def test_grade_store_reads_each_course_from_its_teachers_folder_only(tmp_path):
+    import os
+
+    from cartable.hub.db import Database, Enrollment, Person, SchoolClass, Teaching
+
+    db = Database(f"sqlite:///{tmp_path / 'cartable.db'}")
+    with db.session() as s:
+        classes = [SchoolClass(school="LYC1", year="2026-2027", code=k) for k in ("A", "B")]
+        s.add_all(classes)
+        s.flush()
+        s.add_all([Person(username=u, national_id=u, role=r, school="LYC1", first_name=u, last_name="X")
+                   for u, r in (("ta", "teacher"), ("tb", "teacher"), ("pa", "pupil"), ("pb", "pupil"))])
+        s.flush()
+        s.add_all([Teaching(username="ta", class_id=classes[0].id, subject="maths"),
+                   Teaching(username="tb", class_id=classes[1].id, subject="maths"),
+                   Enrollment(username="pa", class_id=classes[0].id), Enrollment(username="pb", class_id=classes[1].id)])
+    a, b = "lyc1-2026-a-maths", "lyc1-2026-b-maths"
+    homes = tmp_path / "homes"
+    for teacher, course in (("ta", a), ("tb", b)):
+        (homes / teacher / "cartable" / course).mkdir(parents=True)
+    # ta's file also holds forged grades for tb's course: they are not read
+    gradebook(homes / "ta" / "cartable" / a / "gradebook.db", a, ["pa"], foreign_course=b)
+    store = dash.GradeStore(db, homes, ttl=0)
+    table, comments, roster = store.data()
+    assert set(zip(table["course"].astype(str), table["assignment"].astype(str))) == {(a, "dm1")}
+    assert list(comments["comment"].astype(str)) == ["<b>pa</b>"]
+    assert set(zip(roster["course"].astype(str), roster["pupil"].astype(str))) == {(a, "pa"), (b, "pb")}
+    # a gradebook reached through a symbolic link is not read
+    os.symlink(homes / "ta" / "cartable" / a / "gradebook.db", homes / "tb" / "cartable" / b / "gradebook.db")
+    assert store.gradebook_of(store.registry.course(b)) is None
+    # tb's own gradebook is read, and only then
+    (homes / "tb" / "cartable" / b / "gradebook.db").unlink()
+    gradebook(homes / "tb" / "cartable" / b / "gradebook.db", b, ["pb"])
+    table = store.data()[0]
+    assert set(zip(table["course"].astype(str), table["pupil"].astype(str))) == {(a, "pa"), (b, "pb")}
+    db.engine.dispose()
+
+
+def test_layer_registers_the_service_with_oauth_and_a_role(tmp_path):
+    from traitlets.config import Config
+
+    from cartable.hub import config, layers
+
+    cfg = config.from_dict({"school": {"name": "Lycée Test", "code": "TST"},
+                            "hub": {"state_dir": str(tmp_path / "state"), "port": 9000}}, tmp_path)
+    c = Config()
+    c.JupyterHub.services = [{"name": "other"}]
+    layers.dashboards(c, cfg)
+    other, service = c.JupyterHub.services
+    assert other == {"name": "other"}  # the layers before are kept
+    assert service["name"] == "cartable-dashboards" and service["url"] == "http://127.0.0.1:9005"
+    assert service["command"][1:] == ["-m", "cartable.grading.dashboards_service"]
+    assert service["oauth_no_confirm"] is True
+    assert set(service["oauth_client_allowed_scopes"]) == {
+        "read:users:groups!user", "custom:cartable:learn", "custom:cartable:teach", "custom:cartable:manage-school",
+        "custom:cartable:inspect"}
+    assert "api_token" not in service  # the service needs no rights of its own on the Hub's API
+    (role,) = c.JupyterHub.load_roles
+    assert role["scopes"] == ["access:services!service=cartable-dashboards"]
+    assert set(role["groups"]) == {"role:pupil", "role:teacher", "role:director", "role:inspector"}
+    assert layers.dashboards in layers.LAYERS
