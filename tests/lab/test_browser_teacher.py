@@ -255,6 +255,7 @@ def test_teacher_panel_passes_axe_and_works_with_the_keyboard_alone(school, brow
     with page.expect_response(re.compile(r"/api/cartable/overview")) as answered:
         page.keyboard.press("Space")
     assert answered.value.status == 200
+    page.wait_for_selector("#cartable-panel:not([aria-busy])")
     details.scroll_into_view_if_needed()
     shot(page, "lab-teacher-fr-keyboard")
     page.close()

@@ -80,12 +80,18 @@ export class CartablePanel extends Widget {
   }
 
   async refresh(): Promise<void> {
+    // busy until the new content is drawn, so assistive technology (and tests) wait for it
+    this.node.setAttribute('aria-busy', 'true');
     try {
       this.data = await requestAPI<Overview>('overview');
       setZone(this.data.zone);
       this.render();
     } catch (error) {
       this.say(error, true);
+    } finally {
+      if (!this.busy) {
+        this.node.removeAttribute('aria-busy');
+      }
     }
   }
 
