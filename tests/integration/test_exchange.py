@@ -21,6 +21,10 @@ from harness import wait_for
 
 pytestmark = pytest.mark.hub
 MATHS, PHYS = "maths", "physique-chimie"
+# The whole cycle (8 servers, two courses per teacher, grading, feedback) runs on the default site,
+# SQLite; the PostgreSQL hub runs every test that does not need it (refusals, privacy, deadlines,
+# restart), which exercise the exchange's store on both databases.
+WHOLE_CYCLE_ON_THE_DEFAULT_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def course(klass: str, subject: str) -> str:
@@ -233,6 +237,7 @@ print(json.dumps(res))
             "feedback": feedback, "browsers": browsers}
 
 
+@WHOLE_CYCLE_ON_THE_DEFAULT_DATABASE
 def test_pupils_fetch_and_submit_with_a_receipt(school, cycle):
     for (klass, username), res in cycle["work"].items():
         assert res["whoami"]["name"] == username  # the server's own token reaches the service
@@ -249,6 +254,7 @@ def test_pupils_fetch_and_submit_with_a_receipt(school, cycle):
             assert receipt["late"] is False and receipt["received_at"].endswith("+00:00")
 
 
+@WHOLE_CYCLE_ON_THE_DEFAULT_DATABASE
 def test_teacher_sees_collects_grades_and_exports(school, cycle):
     for subject, out in cycle["grading"].items():
         assert sorted(out["formgrader_graded"]) == sorted(cycle["pupils"][cycle["klasses"][0]])
@@ -266,6 +272,7 @@ def test_teacher_sees_collects_grades_and_exports(school, cycle):
             assert res["xlsx"] > 1000
 
 
+@WHOLE_CYCLE_ON_THE_DEFAULT_DATABASE
 def test_feedback_reaches_its_pupil_without_hidden_tests(school, cycle):
     for (klass, username), res in cycle["feedback"].items():
         for subject in cycle["teachers"]:
@@ -277,6 +284,7 @@ def test_feedback_reaches_its_pupil_without_hidden_tests(school, cycle):
             assert "HIDDEN TESTS" not in html
 
 
+@WHOLE_CYCLE_ON_THE_DEFAULT_DATABASE
 def test_pupil_of_class_1_does_not_see_class_2(school, cycle):
     hub, accounts, tokens = school
     k1, k2 = cycle["klasses"]
@@ -486,6 +494,7 @@ def test_service_restarted_mid_cycle_loses_nothing(school, drill):
     assert ex("POST", f"courses/{c}/assignments/drill/submissions", data=tgz({"drill.ipynb": b"{}"})).status_code == 201
 
 
+@WHOLE_CYCLE_ON_THE_DEFAULT_DATABASE
 def test_formgrader_can_be_framed_by_the_teachers_lab_only(school, cycle):
     hub, accounts, tokens = school
     teacher = cycle["browsers"][cycle["teachers"][MATHS]]
@@ -501,6 +510,7 @@ def test_formgrader_can_be_framed_by_the_teachers_lab_only(school, cycle):
 
 # ------------------------------------------------------------------------------------ practice mode
 
+@WHOLE_CYCLE_ON_THE_DEFAULT_DATABASE
 def test_practice_submission_is_graded_at_once_with_feedback(school, cycle):
     """A practice release: the pupil's submission is graded in a sandbox by the exchange service
     within seconds, and the feedback (hidden tests removed) is theirs to fetch."""
@@ -571,6 +581,7 @@ print(json.dumps({{"practice": requests.get(base + "submissions/{res['submission
     assert peek == {"practice": 404, "feedback": [404], "sandbox": 404}
 
 
+@WHOLE_CYCLE_ON_THE_DEFAULT_DATABASE
 def test_teachers_batch_runs_in_the_services_sandbox(school, cycle):
     """A teacher's server is not root: its `cartable course autograde` executes in the exchange
     service's sandbox (own account, no network) and says so in each pupil's report."""
