@@ -360,7 +360,7 @@ def load_tidy(gradebook: str | Path | sa.Engine, courses: Mapping[str, Any] | It
     metadata = course_metadata(courses)
     source = _source_name(gradebook)
     prefix = _digest(source)
-    path = cache_dir / f"{prefix}-{_digest(_source_state(source, max_age), metadata.to_csv())}.npz"
+    path = cache_dir / f"{prefix}-{_digest(source_state(source, max_age), metadata.to_csv())}.npz"
     if path.is_file():
         return read_table(path)
     table = read_gradebook(gradebook, courses)
@@ -377,8 +377,11 @@ def _source_name(gradebook: str | Path | sa.Engine) -> str:
     return url if "://" in url else f"sqlite:///{Path(url).resolve()}"
 
 
-def _source_state(source: str, max_age: float) -> str:
-    """What changes when the gradebook may have: a SQLite file's size and time, else the clock."""
+def source_state(source: str, max_age: float) -> str:
+    """What changes when the gradebook at URL ``source`` may have: a SQLite file's (and its WAL's
+    and journal's) size and time, else the clock in steps of ``max_age`` seconds, so that another
+    database (PostgreSQL) is read again at most once per step. Used by :func:`load_tidy` and by the
+    dashboards' ``GradeStore``."""
     url = sa.engine.make_url(source)
     if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
         files = [Path(url.database + suffix) for suffix in ("", "-wal", "-journal")]

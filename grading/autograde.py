@@ -88,7 +88,11 @@ def _message(fr: str, en: str, **kw) -> str:
 
 
 class Autograder:
-    """Grades the submissions of one course folder (an nbgrader course directory)."""
+    """Grades the submissions of one course folder (an nbgrader course directory).
+
+    The gradebook is ``db_url``, else the one the folder's ``nbgrader_config.py`` names, read
+    without running it (:func:`~cartable.grading.courses.course_gradebook_url`): the same reading
+    as the other ``cartable course`` commands and the dashboards."""
 
     def __init__(self, course_dir: str | Path, course_id: str, db_url: str | None = None, *,
                  limits: Limits | None = None, workers: int | None = None, forkserver: ForkServer | None = None,
@@ -118,7 +122,11 @@ class Autograder:
 
         c = Config()
         cfg = self.root / "nbgrader_config.py"
-        if cfg.exists():
+        if cfg.is_symlink() or (cfg.exists() and cfg.stat().st_uid != os.geteuid()):
+            # a service or a Celery worker grading a teacher's folder: the teacher's file is code,
+            # run only by its owner's own commands; defaults and the literal gradebook URL apply
+            log.warning("not running %s: it belongs to another account", cfg)
+        elif cfg.exists():
             ns = {"get_config": lambda: c, "c": c}
             try:
                 exec(compile(cfg.read_text(encoding="utf-8"), str(cfg), "exec"), ns)

@@ -92,14 +92,17 @@ def course_list(obj):
               help="Gradebook database URL (PostgreSQL); default: SQLite in the course folder.")
 def course_init(course, gradebook):
     """Set up the folder and gradebook of COURSE, with its pupils."""
-    from cartable.grading.courses import ensure_gradebook, gradebook_url, write_course_config
+    from cartable.grading.courses import course_gradebook_url, ensure_gradebook, write_course_config
 
     mine = {c["course_id"]: c for c in _api("GET", "courses") if c["role"] == "teacher"}
     if course not in mine:
         raise click.ClickException(bilingual(_("You do not teach the course {course}."), course=course))
     d = course_dir(course)
-    write_course_config(d, course, gradebook)
-    ensure_gradebook(gradebook_url(d, gradebook), course, mine[course].get("pupils", []))
+    try:
+        write_course_config(d, course, gradebook)
+    except ValueError as e:  # a URL the dashboards and the other commands would not read
+        raise click.ClickException(bilingual(_("This gradebook cannot be used: {reason}."), reason=str(e))) from None
+    ensure_gradebook(course_gradebook_url(d), course, mine[course].get("pupils", []))
     click.echo(bilingual(_("Course {course} ready in {path}."), course=course, path=d))
 
 

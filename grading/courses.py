@@ -14,12 +14,16 @@ Who may do what in a course (:meth:`CourseRegistry.access`):
 - an administrator may do everything.
 
 Each course has a gradebook: SQLite in the course folder by default, or PostgreSQL when
-a gradebook URL is configured (all courses share that database; nbgrader keeps them
-apart by course id).
+the teacher gave a URL at ``cartable course init --gradebook`` (written as a literal
+``c.CourseDirectory.db_url = '…'`` in the folder's ``nbgrader_config.py``). Everything that
+needs it (the ``cartable course`` commands, the autograder, the dashboards service, which runs
+as root) reads it with :func:`course_gradebook_url`, which parses that file and never runs it.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +33,8 @@ from sqlalchemy import select
 
 from cartable.hub import roles
 from cartable.hub.db import Database, Enrollment, Inspection, Person, SchoolClass, Teaching
+
+log = logging.getLogger("cartable.courses")
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,14 @@ class CourseRegistry:
 
 # --------------------------------------------------------------------------- gradebooks
 
+#: The course folder's nbgrader configuration, and the largest one the reader parses.
+CONFIG_NAME = "nbgrader_config.py"
+CONFIG_MAX_BYTES = 256 * 1024
+#: The PostgreSQL URLs a course may name, and the only query parameters they may carry (the
+#: others name files, sockets or services that the dashboards service, running as root, would read).
+POSTGRES_DRIVERS = ("postgresql", "postgresql+psycopg", "postgresql+psycopg2")
+POSTGRES_PARAMETERS = frozenset({"sslmode", "connect_timeout", "application_name"})
+
 
 def gradebook_url(course_dir: Path, configured: str | None = None) -> str:
     """The gradebook of a course: ``configured`` (PostgreSQL) or SQLite in its folder."""
@@ -150,24 +164,159 @@ def gradebook_url(course_dir: Path, configured: str | None = None) -> str:
     return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
 
 
-def course_gradebook_url(course_dir: Path) -> str:
-    """The gradebook a course folder's ``nbgrader_config.py`` names, else SQLite in the folder."""
-    from traitlets.config import Config
+def shown_url(url: str) -> str:
+    """A gradebook URL as logs and pages may show it: the password hidden (``***``)."""
+    from sqlalchemy.engine import make_url
 
-    c = Config()
-    cfg = Path(course_dir) / "nbgrader_config.py"
-    if cfg.exists():
-        try:
-            exec(compile(cfg.read_text(encoding="utf-8"), str(cfg), "exec"), {"get_config": lambda: c, "c": c})
-        except Exception:  # noqa: BLE001 - a broken config is reported by nbgrader when it reads it
-            pass
-    url = c.CourseDirectory.get("db_url") if "CourseDirectory" in c else None
-    return url if isinstance(url, str) and url else gradebook_url(course_dir, None)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL may hold a password anywhere
+        return "<not a database URL>"
+
+
+def hide_password(text: str, url: str) -> str:
+    """``text`` (an error message) with ``url``'s password, as written and URL-encoded, replaced by ``***``."""
+    from urllib.parse import quote
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001
+        return text
+    if password:
+        for form in {str(password), quote(str(password), safe=""), quote(str(password))}:
+            text = text.replace(form, "***")
+    return text
+
+
+def gradebook_file(url: str, course_dir: Path) -> Path | None:
+    """The file of a SQLite gradebook URL, symbolic links resolved, when it lies inside
+    ``course_dir`` (itself resolved); None for any other URL, a file elsewhere, or a name holding
+    ``?``, ``#``, ``%`` or a control character (a URL made from it would name another file)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+        if u.drivername != "sqlite" or u.query or u.host or not u.database or not os.path.isabs(u.database):
+            return None
+        path = Path(u.database).resolve()
+        if any(ch in str(path) for ch in "?#%") or not str(path).isprintable():
+            return None  # such a name would not come back as the same file from a URL
+        return path if path.is_relative_to(Path(course_dir).resolve()) else None
+    except Exception:  # noqa: BLE001 - not a URL, a NUL byte, a loop of links: refused
+        return None
+
+
+def gradebook_refusal(url: str, course_dir: Path) -> str | None:
+    """Why the course folder ``course_dir`` may not name ``url`` as its gradebook; None when it may.
+
+    Allowed: ``sqlite:///<absolute path>`` (no query) of a file inside the folder once symbolic
+    links are resolved, and ``postgresql://`` / ``postgresql+psycopg2://`` with no query parameter
+    but :data:`POSTGRES_PARAMETERS`.
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:  # noqa: BLE001
+        return "not a database URL"
+    if u.drivername == "sqlite":
+        if gradebook_file(url, course_dir) is None:
+            return "SQLite gradebook outside the course folder (or not an absolute path without parameters)"
+        return None
+    if u.drivername in POSTGRES_DRIVERS:
+        extra = sorted(set(u.query) - POSTGRES_PARAMETERS)
+        return f"PostgreSQL parameters not allowed: {', '.join(extra)}" if extra else None
+    return f"database driver {u.drivername!r} not allowed (sqlite:///, postgresql:// only)"
+
+
+def configured_db_url(source: str, filename: str = CONFIG_NAME) -> tuple[str | None, str | None]:
+    """The gradebook URL an ``nbgrader_config.py``'s text sets, read with :mod:`ast`, never run.
+
+    Returns ``(url, None)`` for a literal ``c.CourseDirectory.db_url = '<url>'`` at the top level
+    (the form :func:`write_course_config` writes; the last one counts); ``(None, None)`` when the
+    file does not set it; ``(None, why)`` when it is set any other way (computed, inside a block,
+    through another name …) or the file does not parse. The rest of the file is ignored.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(source, filename)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+        return None, f"not valid Python ({type(e).__name__})"
+
+    def is_target(node) -> bool:
+        return (isinstance(node, ast.Attribute) and node.attr == "db_url"
+                and isinstance(node.value, ast.Attribute) and node.value.attr == "CourseDirectory"
+                and isinstance(node.value.value, ast.Name) and node.value.value.id == "c")
+
+    assignments = [stmt for stmt in tree.body
+                   if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and is_target(stmt.targets[0])]
+    mentions = sum(1 for node in ast.walk(tree)
+                   if (isinstance(node, ast.Attribute) and node.attr == "db_url")
+                   or (isinstance(node, ast.Name) and node.id == "db_url")
+                   or (isinstance(node, ast.keyword) and node.arg == "db_url")
+                   or (isinstance(node, ast.Constant) and node.value == "db_url"))
+    if mentions > len(assignments):
+        return None, "db_url is set otherwise than by `c.CourseDirectory.db_url = '<url>'` at the top level"
+    if not assignments:
+        return None, None
+    value = assignments[-1].value
+    if not (isinstance(value, ast.Constant) and isinstance(value.value, str)) or not value.value:
+        return None, "c.CourseDirectory.db_url is not a literal string"
+    return value.value, None
+
+
+def _read_config(path: Path) -> str:
+    """The text of a course folder's config: a regular file, not a symbolic link, not too large."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        data = f.read(CONFIG_MAX_BYTES + 1)
+    if len(data) > CONFIG_MAX_BYTES:
+        raise OSError(f"{path} is larger than {CONFIG_MAX_BYTES} bytes")
+    return data.decode("utf-8")
+
+
+def course_gradebook_url(course_dir: Path) -> str:
+    """The gradebook a course folder's ``nbgrader_config.py`` names, else SQLite in the folder.
+
+    The file belongs to a teacher and this runs in services running as root (the dashboards):
+    it is **never executed**. It is parsed (:func:`configured_db_url`): only a literal
+    ``c.CourseDirectory.db_url = '<url>'`` counts, and only a URL :func:`gradebook_refusal`
+    accepts (SQLite inside the folder, PostgreSQL). Anything else (no such line, code computing
+    the URL, a symbolic link, a file that does not parse, a refused URL) gives SQLite in the
+    folder, logged with the reason (the password of a URL hidden).
+    """
+    course_dir = Path(course_dir)
+    default = gradebook_url(course_dir, None)
+    cfg = course_dir / CONFIG_NAME
+    try:
+        text = _read_config(cfg)
+    except FileNotFoundError:
+        return default
+    except (OSError, UnicodeDecodeError) as e:
+        log.warning("%s not read (%s): gradebook in the course folder", cfg, e)
+        return default
+    url, why = configured_db_url(text, str(cfg))
+    if why:
+        log.warning("%s: %s: gradebook in the course folder", cfg, why)
+    if url is None:
+        return default
+    refused = gradebook_refusal(url, course_dir)
+    if refused:
+        log.warning("%s: gradebook %s refused (%s): gradebook in the course folder", cfg, shown_url(url), refused)
+        return default
+    return url
 
 
 def venv_on_path() -> None:
     """nbgrader runs ``alembic`` by name: find it beside this Python first."""
-    import os
     import sys
 
     bindir = os.path.dirname(sys.executable)
@@ -186,8 +335,15 @@ def ensure_gradebook(url: str, course: str, students: list[str] | tuple[str, ...
 
 
 def write_course_config(course_dir: Path, course: str, gradebook: str | None = None) -> Path:
-    """``nbgrader_config.py`` of a course folder: nbgrader commands run there use this course."""
+    """``nbgrader_config.py`` of a course folder: nbgrader commands run there use this course.
+
+    The gradebook URL is written as a literal, the one form :func:`course_gradebook_url` reads;
+    a URL it would refuse (:func:`gradebook_refusal`) raises ``ValueError`` (its password hidden).
+    """
     course_dir = Path(course_dir)
+    refused = gradebook_refusal(gradebook, course_dir) if gradebook else None
+    if refused:
+        raise ValueError(f"gradebook {shown_url(gradebook)}: {refused}")
     (course_dir / "source").mkdir(parents=True, exist_ok=True)
     path = course_dir / "nbgrader_config.py"
     path.write_text(

@@ -4,9 +4,11 @@ Three parts, used by two processes:
 
 - in the **service** (:mod:`cartable.grading.dashboards_service`): :func:`viewer_from_model` turns
   the Hub's user model (from the viewer's OAuth token: name, groups, scopes) into a
-  :class:`Viewer`; :class:`GradeStore` keeps every course's gradebook read into one tidy table
-  (re-read when a gradebook file changes); :func:`write_bundle` writes, for one page view, the rows
-  that viewer may see into a private folder;
+  :class:`Viewer`; :class:`GradeStore` keeps every course's gradebook (SQLite or PostgreSQL,
+  as the course folder's config names it, read without running it) in one tidy table (re-read
+  when a SQLite file changes, a PostgreSQL database at most every ``max_age`` seconds);
+  :func:`write_bundle` writes, for one page view, the rows that viewer may see into a private
+  folder;
 - in the **kernel** Voilà starts for that page: :func:`show` reads that folder (its path is in
   the kernel's environment, set by the service, never by the browser) and displays the
   dashboard: widgets, matplotlib plots, HTML tables in which every text is escaped.
@@ -136,54 +138,138 @@ ROSTER_COLUMNS = ["school", "year", "class_code", "subject", "course", "pupil", 
 class GradeStore:
     """Every current course's gradebook as one tidy table, and the courses' pupils.
 
-    A course's gradebook is ``<homes>/<teacher>/cartable/<course>/gradebook.db`` of one of its
-    teachers (the newest, if several), opened read-only; only that course's rows are kept from it,
-    so a teacher's file cannot bring grades into another course. A file is read again when its
-    size or time changes.
+    A course's gradebook is the one its teacher's folder ``<homes>/<teacher>/cartable/<course>/``
+    names (:func:`~cartable.grading.courses.course_gradebook_url`: its ``nbgrader_config.py`` is
+    parsed, never run; SQLite ``gradebook.db`` there by default), of one of its teachers (the newest
+    if several). Folders reached through a symbolic link are skipped; a SQLite gradebook must lie
+    inside the folder (links resolved) and is opened read-only; a PostgreSQL one is read through a
+    cached engine per URL, in read-only transactions. Only that course's rows are kept from a
+    gradebook, so a teacher's gradebook cannot bring grades into another course; courses naming the
+    same PostgreSQL database are read from it with one query.
+
+    A SQLite file is read again when its size or time changes, a PostgreSQL database at most once
+    per ``max_age`` seconds (:func:`analytics.source_state`, as :func:`analytics.load_tidy`). A
+    gradebook that cannot be read keeps its last reading and is logged (password hidden); it is
+    tried again under the same rule (its file changed, or ``max_age`` passed).
     """
 
-    def __init__(self, db, homes_dir: Path, ttl: float = 5.0):
+    def __init__(self, db, homes_dir: Path, ttl: float = 5.0, max_age: float = 60.0):
         from cartable.grading.courses import CourseRegistry
 
         self.db = db
         self.registry = CourseRegistry(db, ttl=ttl)
         self.homes = Path(homes_dir)
         self.ttl = ttl
+        self.max_age = max_age
         self._lock = threading.Lock()
-        self._files: dict[str, tuple[str, pd.DataFrame, pd.DataFrame]] = {}
+        self._readings: dict[str, tuple[str, pd.DataFrame, pd.DataFrame]] = {}  # course id → (state, rows, comments)
+        self._configs: dict[Path, tuple[tuple | None, str]] = {}  # course folder → (config's stat, gradebook URL)
+        self._engines: dict[str, object] = {}  # PostgreSQL URL → engine
+        self._failed: dict[str, str | None] = {}  # URL → state of its last failed reading (retried once it changes)
         self._built: tuple[float, pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None
 
-    def gradebook_of(self, course) -> Path | None:
+    def gradebook_of(self, course) -> str | None:
+        """The URL of ``course``'s gradebook (a SQLite file's with its links resolved), or None
+        when none of its teachers' folders has one the service may read."""
+        from cartable.grading.courses import gradebook_file
+
         found = []
         for teacher in course.teachers:
-            path = self.homes / teacher / "cartable" / course.id / "gradebook.db"
+            folder = self.homes / teacher / "cartable" / course.id
             try:
-                if any(p.is_symlink() for p in (path, path.parent, path.parent.parent)) or not path.is_file():
+                if folder.is_symlink() or folder.parent.is_symlink() or not folder.is_dir():
                     continue
-                found.append((path.stat().st_mtime_ns, str(path)))
+                url = self._configured(folder)
+                if url.startswith("sqlite:"):
+                    path = gradebook_file(url, folder)
+                    if path is None or not path.is_file():
+                        continue
+                    found.append((path.stat().st_mtime_ns, f"sqlite:///{path}"))
+                else:  # PostgreSQL: the newest configuration
+                    found.append(((folder / "nbgrader_config.py").lstat().st_mtime_ns, url))
             except OSError:
                 continue
-        return Path(max(found)[1]) if found else None
+        return max(found)[1] if found else None
 
-    def _read(self, course, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _configured(self, folder: Path) -> str:
+        """The folder's gradebook URL, parsed again only when its config file changes (so that a
+        refused config is logged once, not at every page)."""
+        from cartable.grading.courses import course_gradebook_url
+
+        try:
+            st = (folder / "nbgrader_config.py").lstat()
+            key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except FileNotFoundError:
+            key = None
+        hit = self._configs.get(folder)
+        if hit is None or hit[0] != key:
+            hit = self._configs[folder] = (key, course_gradebook_url(folder))
+        return hit[1]
+
+    def _engine(self, url: str):
+        import sqlite3
+
         import sqlalchemy as sa
 
-        state = repr([(s, (path.parent / (path.name + s)).stat().st_size, (path.parent / (path.name + s)).stat().st_mtime_ns)
-                      for s in ("", "-wal", "-journal") if (path.parent / (path.name + s)).exists()])
-        hit = self._files.get(course.id)
-        if hit and hit[0] == f"{path}{state}":
-            return hit[1], hit[2]
-        engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+        if url.startswith("sqlite:"):
+            path = Path(sa.make_url(url).database)
+            return sa.create_engine("sqlite://", poolclass=sa.pool.NullPool, creator=lambda: sqlite3.connect(
+                f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False))
+        engine = self._engines.get(url)
+        if engine is None:
+            timeout = {} if "connect_timeout" in sa.make_url(url).query else {"connect_timeout": 10}
+            engine = self._engines[url] = sa.create_engine(url, pool_size=1, max_overflow=1, pool_pre_ping=True,
+                                                           pool_recycle=1800, connect_args=timeout)
+        return engine.execution_options(postgresql_readonly=True)
+
+    def _read(self, url: str, group: list) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+        """(rows, comments) of each course of ``group`` (courses whose gradebook is ``url``)."""
+        from cartable.grading.courses import hide_password, shown_url
+
+        last = [self._readings.get(c.id) for c in group]
         try:
-            rows = an.read_gradebook(engine, {course.id: course})
-            notes = an.read_comments(engine, {course.id: course})
-        except Exception:  # noqa: BLE001 - a locked or broken gradebook keeps its last reading
-            log.exception("gradebook %s of %s unreadable", path, course.id)
-            return (hit[1], hit[2]) if hit else (an.empty_tidy(), pd.DataFrame(columns=an.COMMENT_COLUMNS))
+            state = f"{url}\n{an.source_state(url, self.max_age)}"
+        except OSError:
+            state = None
+        kept = [(hit[1], hit[2]) if hit else (an.empty_tidy(), _empty_categorical(an.COMMENT_COLUMNS))
+                for hit in last]
+        if state is not None and all(hit and hit[0] == state for hit in last):
+            return kept
+        if url in self._failed and self._failed[url] == state:
+            return kept  # failed in this state already: tried again when the file changes or after max_age
+        mapping = {c.id: c for c in group}
+        engine = None
+        try:
+            if state is None:
+                raise OSError("gradebook file vanished")
+            engine = self._engine(url)
+            rows = an.read_gradebook(engine, mapping)
+            comments = an.read_comments(engine, mapping)
+        except Exception as e:  # noqa: BLE001 - a locked, broken or unreachable gradebook keeps its last reading
+            log.warning("gradebook %s of %s unreadable, last reading kept: %s", shown_url(url), ", ".join(mapping),
+                        hide_password(f"{type(e).__name__}: {e}", url))
+            self._failed[url] = state
+            return kept
         finally:
-            engine.dispose()
-        self._files[course.id] = (f"{path}{state}", rows, notes)
-        return rows, notes
+            if engine is not None and url.startswith("sqlite:"):
+                engine.dispose()
+        self._failed.pop(url, None)
+        out = []
+        for c in group:
+            mine = (rows, comments) if len(group) == 1 else (an.for_teacher(rows, {c.id}),
+                                                              an.for_teacher(comments, {c.id}))
+            self._readings[c.id] = (state, *mine)
+            out.append(mine)
+        return out
+
+    def _forget(self, courses, urls) -> None:
+        """Drop the readings of courses gone and the engines of databases no longer named."""
+        for cid in set(self._readings) - set(courses):
+            del self._readings[cid]
+        for url in set(self._engines) - set(urls):
+            self._engines.pop(url).dispose()
+        for url in set(self._failed) - set(urls):
+            del self._failed[url]
 
     def data(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """(tidy table, comments, roster) of every current course."""
@@ -191,13 +277,17 @@ class GradeStore:
             if self._built and time.monotonic() - self._built[0] < self.ttl:
                 return self._built[1:]
             courses = self.registry.courses()
-            tables, notes = [], []
+            groups: dict[str, list] = {}
             for course in courses.values():
-                path = self.gradebook_of(course)
-                if path is not None:
-                    rows, comments = self._read(course, path)
+                url = self.gradebook_of(course)
+                if url is not None:
+                    groups.setdefault(url, []).append(course)
+            tables, notes = [], []
+            for url, group in groups.items():
+                for rows, comments in self._read(url, group):
                     tables.append(rows)
                     notes.append(comments)
+            self._forget(courses, groups)
             table = an.concat_tidy(tables) if tables else an.empty_tidy()
             comments = _concat_categorical([n for n in notes if len(n)], an.COMMENT_COLUMNS)
             roster = self._roster(courses)

@@ -9,7 +9,7 @@ application (:class:`voila.app.Voila`) with four changes:
   with the Hub); the viewer's groups and scopes come from the Hub's model of their token, never
   from the request;
 - **routes**: only the four dashboards (``progress``, ``class``, ``school``, ``inspection``), an
-  index, Voilà's static assets, and the kernel endpoints; no tree, no contents API, no
+  index (and its JSON form ``api/dashboards``, for a Hub token), Voilà's static assets, and the kernel endpoints; no tree, no contents API, no
   ``/voila/files``, no ``/voila/render`` — notebooks and data cannot be downloaded;
 - **data to the kernel**: :class:`DashboardHandler` writes what the viewer may see into a private
   folder (:func:`cartable.grading.dashboards.write_bundle`) and :class:`DashboardKernelManager`
@@ -301,6 +301,29 @@ class IndexHandler(ServiceMixin, web.RequestHandler):
         self.finish(page_html(lang, t(_("My dashboards")), body))
 
 
+class ApiDashboardsHandler(ServiceMixin, web.RequestHandler):
+    """``api/dashboards``: the dashboards the caller may open, as JSON (what the index lists), for
+    scripts and servers calling with a Hub token (the JupyterLab launcher's links). Who the caller
+    is comes from the token only; the titles come in French, Arabic and English."""
+
+    async def prepare(self):
+        self.set_security_headers()
+        await self.service.identity_provider.get_user(self)
+        self.current_user = getattr(self, "_cartable_user", None)
+
+    def get(self):
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        if self.current_user is None:  # no redirect to a login page: this is an API
+            self.set_status(403)
+            return self.finish(json.dumps({"error": 403, "message": "not allowed to use the dashboards"}))
+        viewer = self.viewer()
+        items = [{"name": d, "url": self.service.index_url + d,
+                  "titles": {lang: gettext_for(lang)(dash.DASHBOARDS[d]["title"]) for lang in LANGUAGES}}
+                 for d in viewer.dashboards]
+        self.finish(json.dumps({"role": viewer.role, "index_url": self.service.index_url, "dashboards": items},
+                               ensure_ascii=False))
+
+
 from voila.tornado.handler import TornadoVoilaHandler  # noqa: E402
 
 
@@ -412,6 +435,7 @@ class DashboardsApp(Voila):
         base = self.server_url
         handlers = [
             (join(base, "/"), IndexHandler),
+            (join(base, "/api/dashboards"), ApiDashboardsHandler),
             (join(base, "/oauth_callback"), OAuthCallbackHandler, {"hub_auth": self.identity_provider.hub_auth}),
             (join(base, rf"/api/kernels/{kernel}"), KernelHandler),
             (join(base, rf"/api/kernels/{kernel}/channels"), websocket_handler_class()),

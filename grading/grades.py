@@ -50,7 +50,9 @@ def grades_table(course_dir: Path, course: str, db_url: str | None = None) -> "p
     """One row per pupil × assignment: raw score, maximum, late penalty and the grade /20.
 
     The grade is 20 × (points − late penalty) / maximum, the penalty being the gradebook's
-    (refreshed here from the exchange's percentage, so that manual points count)."""
+    (refreshed here from the exchange's percentage, so that manual points count). The gradebook
+    is ``db_url``, else the one the course folder's ``nbgrader_config.py`` names, read without
+    running it (:func:`~cartable.grading.courses.course_gradebook_url`)."""
     import pandas as pd
     from nbgrader.api import Gradebook
 

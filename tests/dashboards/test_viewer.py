@@ -122,9 +122,9 @@ def test_binary_headers_of_both_protocols():
     assert svc.binary_header(b"\xff" * 16, v1=False) is None
 
 
-def gradebook(path, course, pupils, foreign_course=None):
-    """An nbgrader gradebook with one assignment graded and commented; optionally a second course's
-    rows in the same file (as a teacher could forge)."""
+def gradebook(path, course, pupils, foreign_course=None, assignment="dm1"):
+    """An nbgrader gradebook (a SQLite file's path, or a URL) with one assignment graded and
+    commented; optionally a second course's rows in the same gradebook (as a teacher could forge)."""
     import warnings
 
     from nbgrader.api import Gradebook
@@ -133,8 +133,9 @@ def gradebook(path, course, pupils, foreign_course=None):
 
     venv_on_path()
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    for cid, name in ((course, "dm1"), *(((foreign_course, "forged"),) if foreign_course else ())):
-        with Gradebook(f"sqlite:///{path}", cid) as gb:
+    url = str(path) if "://" in str(path) else f"sqlite:///{path}"
+    for cid, name in ((course, assignment), *(((foreign_course, f"forged-{assignment}"),) if foreign_course else ())):
+        with Gradebook(url, cid) as gb:
             gb.add_assignment(name, duedate="2026-10-01 18:00:00")
             gb.add_notebook(name, name)
             gb.add_grade_cell("q1", name, name, max_score=2, cell_type="code")
@@ -147,22 +148,29 @@ def gradebook(path, course, pupils, foreign_course=None):
                 gb.db.commit()
 
 
-def test_grade_store_reads_each_course_from_its_teachers_folder_only(tmp_path):
-    import os
-
+def roster_db(tmp_path, classes=("A", "B")):
+    """Cartable's database with, per class K of LYC1, teacher ``tK`` of maths and pupil ``pK``
+    (course ``lyc1-2026-K-maths``)."""
     from cartable.hub.db import Database, Enrollment, Person, SchoolClass, Teaching
 
     db = Database(f"sqlite:///{tmp_path / 'cartable.db'}")
     with db.session() as s:
-        classes = [SchoolClass(school="LYC1", year="2026-2027", code=k) for k in ("A", "B")]
-        s.add_all(classes)
+        rows = [SchoolClass(school="LYC1", year="2026-2027", code=k) for k in classes]
+        s.add_all(rows)
         s.flush()
-        s.add_all([Person(username=u, national_id=u, role=r, school="LYC1", first_name=u, last_name="X")
-                   for u, r in (("ta", "teacher"), ("tb", "teacher"), ("pa", "pupil"), ("pb", "pupil"))])
+        s.add_all([Person(username=f"{r[0]}{k.lower()}", national_id=f"{r[0]}{k.lower()}", role=r, school="LYC1",
+                          first_name=k, last_name="X") for k in classes for r in ("teacher", "pupil")])
         s.flush()
-        s.add_all([Teaching(username="ta", class_id=classes[0].id, subject="maths"),
-                   Teaching(username="tb", class_id=classes[1].id, subject="maths"),
-                   Enrollment(username="pa", class_id=classes[0].id), Enrollment(username="pb", class_id=classes[1].id)])
+        for k, row in zip(classes, rows):
+            s.add_all([Teaching(username=f"t{k.lower()}", class_id=row.id, subject="maths"),
+                       Enrollment(username=f"p{k.lower()}", class_id=row.id)])
+    return db
+
+
+def test_grade_store_reads_each_course_from_its_teachers_folder_only(tmp_path):
+    import os
+
+    db = roster_db(tmp_path)
     a, b = "lyc1-2026-a-maths", "lyc1-2026-b-maths"
     homes = tmp_path / "homes"
     for teacher, course in (("ta", a), ("tb", b)):
@@ -183,6 +191,73 @@ def test_grade_store_reads_each_course_from_its_teachers_folder_only(tmp_path):
     table = store.data()[0]
     assert set(zip(table["course"].astype(str), table["pupil"].astype(str))) == {(a, "pa"), (b, "pb")}
     db.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_grade_store_reads_sqlite_and_postgresql_gradebooks(tmp_path, postgres, caplog):
+    """Course A on SQLite (the default), courses B and C sharing one PostgreSQL database (URL with a
+    password), as `cartable course init [--gradebook]` leaves them; each teacher sees only theirs."""
+    import logging
+
+    from sqlalchemy.engine import make_url
+
+    from cartable.grading.courses import write_course_config
+
+    caplog.set_level(logging.INFO)
+    db = roster_db(tmp_path, ("A", "B", "C"))
+    a, b, c = "lyc1-2026-a-maths", "lyc1-2026-b-maths", "lyc1-2026-c-maths"
+    secret = "S3cret-pw"
+    pg = make_url(postgres.new_database()).set(password=secret).render_as_string(hide_password=False)
+    homes = tmp_path / "homes"
+    folders = {course: homes / f"t{k}" / "cartable" / course for k, course in (("a", a), ("b", b), ("c", c))}
+    write_course_config(folders[a], a)
+    gradebook(folders[a] / "gradebook.db", a, ["pa"])
+    write_course_config(folders[b], b, pg)
+    write_course_config(folders[c], c, pg)
+    # B's teacher also puts rows of course A in the shared database: they are not read for A
+    gradebook(pg, b, ["pb"], foreign_course=a)
+    gradebook(pg, c, ["pc"], assignment="ds1")
+    assert not (folders[b] / "gradebook.db").exists()
+
+    store = dash.GradeStore(db, homes, ttl=0, max_age=3600)
+    assert store.gradebook_of(store.registry.course(b)) == pg
+    table, comments, _roster = store.data()
+    rows = set(zip(table["course"].astype(str), table["pupil"].astype(str), table["assignment"].astype(str),
+                   table["score"], table["max_score"]))
+    assert rows == {(a, "pa", "dm1", 1.0, 2.0), (b, "pb", "dm1", 1.0, 2.0), (c, "pc", "ds1", 1.0, 2.0)}
+    assert set(zip(comments["course"].astype(str), comments["comment"].astype(str))) == {
+        (a, "<b>pa</b>"), (b, "<b>pb</b>"), (c, "<b>pc</b>")}
+    assert list(store._engines) == [pg]  # one engine for the database B and C share
+    for teacher, course, pupil in (("ta", a, "pa"), ("tb", b, "pb")):
+        mine = dash.visible_rows(table, dash.Viewer(teacher, "teacher", courses={course}), "class")
+        assert set(mine["course"].astype(str)) == {course}
+        assert set(mine["pupil"].cat.categories) == {pupil}
+
+    # a grade changed in PostgreSQL shows after max_age, through the same engine
+    from nbgrader.api import Gradebook
+
+    with Gradebook(pg, b) as gb:
+        gb.find_grade("q1", "dm1", "dm1", "pb").auto_score = 2
+        gb.db.commit()
+    engine = store._engines[pg]
+    assert set(store.data()[0]["score"]) == {1.0}  # read again at most once per max_age
+    store.max_age = 0.001
+    table = store.data()[0]
+    assert dict(zip(table["pupil"].astype(str), table["score"])) == {"pa": 1.0, "pb": 2.0, "pc": 1.0}
+    assert store._engines[pg] is engine
+
+    # B's database unreachable: its last reading is kept, and logged without the password
+    unreachable = make_url(pg).set(port=1).render_as_string(hide_password=False)
+    write_course_config(folders[b], b, unreachable)
+    store.max_age = 3600
+    for _again in range(2):  # tried once per max_age, not at every page
+        table = store.data()[0]
+        assert set(zip(table["course"].astype(str), table["pupil"].astype(str))) == {(a, "pa"), (b, "pb"), (c, "pc")}
+    assert caplog.text.count(f"of {b} unreadable, last reading kept") == 1 and ":***@127.0.0.1:1/" in caplog.text
+    assert secret not in caplog.text
+    db.engine.dispose()
+    for engine in store._engines.values():
+        engine.dispose()
 
 
 def test_layer_registers_the_service_with_oauth_and_a_role(tmp_path):
