@@ -9,8 +9,9 @@ application (:class:`voila.app.Voila`) with four changes:
   with the Hub); the viewer's groups and scopes come from the Hub's model of their token, never
   from the request;
 - **routes**: only the four dashboards (``progress``, ``class``, ``school``, ``inspection``), an
-  index (and its JSON form ``api/dashboards``, for a Hub token), Voilà's static assets, and the kernel endpoints; no tree, no contents API, no
-  ``/voila/files``, no ``/voila/render`` — notebooks and data cannot be downloaded;
+  index (and its JSON form ``api/dashboards``, for a Hub token), Voilà's static assets, and the
+  kernel endpoints; no tree, no contents API, no ``/voila/files``, no ``/voila/render`` —
+  notebooks and data cannot be downloaded;
 - **data to the kernel**: :class:`DashboardHandler` writes what the viewer may see into a private
   folder (:func:`cartable.grading.dashboards.write_bundle`) and :class:`DashboardKernelManager`
   puts that folder's path into the new kernel's environment, through a context variable set

@@ -263,10 +263,17 @@ DASHBOARDS_SERVICE = "cartable-dashboards"
 #: role's Cartable scope (the Hub gives only the subset the viewer holds).
 DASHBOARDS_OAUTH_SCOPES = ["read:users:groups!user", "custom:cartable:learn", "custom:cartable:teach",
                            "custom:cartable:manage-school", "custom:cartable:inspect"]
+#: What a user's server token adds to reach the dashboards service for the launcher's links.
+DASHBOARDS_SERVER_SCOPES = [f"access:services!service={DASHBOARDS_SERVICE}", *DASHBOARDS_OAUTH_SCOPES]
 
 
 def dashboards_port(cfg) -> int:
     return ports(cfg)["dashboards"]
+
+
+def dashboards_url(cfg) -> str:
+    """Where pupils' and teachers' servers reach the dashboards service (loopback, like the lessons)."""
+    return f"http://127.0.0.1:{dashboards_port(cfg)}/services/{DASHBOARDS_SERVICE}/"
 
 
 def dashboards(c, cfg):
@@ -290,6 +297,13 @@ def dashboards(c, cfg):
         "groups": [roles.ROLE_GROUP[r] for r in ("pupil", "teacher", "inspector", "director")],
     })
     c.JupyterHub.load_roles = load_roles
+    # the launcher's links (extensions/panel/launcher.py): a server asks the service, with its own
+    # token, which dashboards its owner may open. The service decides from the token's groups and
+    # role scope, so the token may carry them; the Hub gives it only those its owner holds.
+    scopes = list(c.Spawner.server_token_scopes) if "server_token_scopes" in c.Spawner else ["inherit"]
+    if scopes != ["inherit"]:
+        c.Spawner.server_token_scopes = [*scopes, *(s for s in DASHBOARDS_SERVER_SCOPES if s not in scopes)]
+    c.Spawner.environment.update({"CARTABLE_DASHBOARDS_URL": dashboards_url(cfg)})
 
 
 LESSONS_SERVICE = "cartable-lessons"

@@ -13,12 +13,14 @@ for every Jupyter server API; identity towards the exchange is the server's own 
 | ``POST publish`` ``{course_id, path, title}`` | pupil: a notebook of the server, as HTML, published to the class |
 | ``POST withdraw-expose`` ``{expose_id}`` | teacher of the course or the exposé's author |
 | ``GET exposes/<id>`` | the exposé's page (HTML, sandboxed: no script runs) |
+| ``GET launcher?lang=`` | the launcher's links: the lessons and dashboards the server's owner may open (asked of the two services with the server's Hub token; ``lang`` only picks the titles' language) |
 
 Errors are ``{"error": code, "messages": {"fr", "ar", "en"}}``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -28,7 +30,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from cartable.extensions.panel import classroom, pupil, teacher
+from cartable.extensions.panel import classroom, launcher, pupil, teacher
 from cartable.extensions.panel.refusal import Refusal
 from cartable.extensions.panel.zone import zone_rules
 from cartable.i18n import _
@@ -85,6 +87,20 @@ class OverviewHandler(PanelHandler):
         # the school's clock changes, from the server's time zone database: browsers' may be out
         # of date (Debian's Chromium puts Casablanca at UTC+0 in winter since Morocco's 2018 change)
         return {**view, "zone": zone_rules(teacher.school_timezone())}
+
+
+class LauncherHandler(PanelHandler):
+    """What the launcher links to. Nothing of the request but the language is used: who the user
+    is, the services learn from the server's token; an unavailable service is an empty part."""
+
+    @web.authenticated
+    async def get(self):
+        lang = launcher.language(self.get_query_argument("lang", None))
+        loop = IOLoop.current()
+        lessons, dashboards = await asyncio.gather(loop.run_in_executor(None, launcher.lessons, lang),
+                                                   loop.run_in_executor(None, launcher.dashboards, lang))
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps({"lang": lang, "lessons": lessons, "dashboards": dashboards}, ensure_ascii=False))
 
 
 def action(fn, *keys):
@@ -151,6 +167,7 @@ def setup_handlers(web_app, root_dir: str) -> None:
                                  "course_id", "assignment_id")
     routes = [
         ("overview", OverviewHandler),
+        ("launcher", LauncherHandler),
         ("fetch", pupil_op(pupil.fetch)),
         ("submit", pupil_op(pupil.submit)),
         ("feedback", pupil_op(pupil.fetch_feedback)),

@@ -2,8 +2,9 @@
 panel, fetches and submits an assignment — in French, then another pupil in Arabic (panel
 laid out right-to-left); a teacher collects and posts an announcement; pupils see an
 announcement unread, open it with the keyboard, and it is read (French, Arabic); a pupil
-publishes an exposé and opens its page, where no script runs. Screenshots in
-tests/artifacts/lab-*.png."""
+publishes an exposé and opens its page, where no script runs; the launcher shows a pupil
+their lessons and their own dashboard only, in French and in Arabic, each opening in a new tab.
+Screenshots in tests/artifacts/lab-*.png."""
 
 from __future__ import annotations
 
@@ -28,13 +29,18 @@ def set_language(school, username: str, locale: str) -> None:
     assert r.status_code == 204, (r.status_code, r.text[:300])
 
 
-def open_panel(browser, school, username: str, locale: str):
+def lab_page(browser, school, username: str, locale: str):
     page = browser.new_page(locale=locale, viewport={"width": 1400, "height": 900})
     page.goto(f"{school.hub.url}/hub/login")
     page.fill("#username_input", username)
     page.fill("#password_input", school.accounts.password(username))
     page.click("#login_submit")
     page.wait_for_url(f"**/user/{username}/lab**", timeout=120_000, wait_until="commit")
+    return page
+
+
+def open_panel(browser, school, username: str, locale: str):
+    page = lab_page(browser, school, username, locale)
     tab = page.locator('.jp-SideBar.jp-mod-left li[data-id="cartable-panel"]')
     tab.wait_for(timeout=90_000)
     panel = page.locator("#cartable-panel")
@@ -267,3 +273,56 @@ def test_pupil_publishes_an_expose_and_opens_it_without_scripts(school, browser,
     shot(expose, "lab-expose-fr-page")
     expose.close()
     page.close()
+
+
+def launcher_cards(browser, school, shot, pupil: str, locale: str, labels: dict, name: str):
+    """The pupil's launcher: « Cartable » (all lessons, their progress) and one card per lesson;
+    no other role's dashboard; a card opens its page in a new tab, without this window."""
+    page = lab_page(browser, school, pupil, locale)
+    page.locator("#jp-main-dock-panel").wait_for(timeout=90_000)
+    launcher = page.locator(".jp-Launcher:visible")
+    page.wait_for_timeout(1500)  # the restored layout
+    if not launcher.count():
+        page.locator("#jp-main-dock-panel .lm-TabBar-addButton").first.click()
+    cartable = launcher.locator('.jp-LauncherCard[data-category="%s"]' % labels["cartable"])
+    cartable.nth(1).wait_for(timeout=60_000)
+    titles = launcher.locator(".jp-Launcher-sectionTitle").all_inner_texts()
+    assert labels["cartable"] in titles and labels["lessons"] in titles, titles
+    assert cartable.locator(".jp-LauncherCard-label").all_inner_texts() == [labels["all"], labels["progress"]]
+    lessons = launcher.locator('.jp-LauncherCard[data-category="%s"]' % labels["lessons"])
+    names = lessons.locator(".jp-LauncherCard-label").all_inner_texts()
+    assert labels["suites"] in names and 4 <= len(names) <= 16, names
+    # a pupil's launcher never lists a teacher's, a director's or an inspector's dashboard
+    every = launcher.locator(".jp-LauncherCard-label").all_inner_texts()
+    assert not set(labels["others"]) & set(every), every
+    card = lessons.filter(has_text=labels["suites"]).first
+    assert card.get_attribute("title") == labels["caption"]
+    launcher.scroll_into_view_if_needed()
+    shot(page, f"lab-launcher-{name}")
+    # a new tab, not a frame of the lab; the page it opens cannot reach back (noopener)
+    with page.context.expect_page() as opened:
+        cartable.filter(has_text=labels["all"]).click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    tab.locator("#cartable-lessons-library").wait_for(timeout=60_000)
+    assert "/services/cartable-lessons/" in tab.url
+    assert tab.evaluate("window.opener") is None
+    assert f"/user/{pupil}/lab" in page.url and page.locator("iframe[src*='/services/']").count() == 0
+    tab.close()
+    page.close()
+
+
+def test_pupil_launcher_in_french(school, browser, shot):
+    launcher_cards(browser, school, shot, school.pupils()[3], "fr-FR", {
+        "cartable": "Cartable", "lessons": "Leçons", "all": "Toutes les leçons", "progress": "Ma progression",
+        "suites": "Suites numériques", "caption": "Leçon : Suites numériques (s'ouvre dans un nouvel onglet)",
+        "others": ["Mes classes", "Mon établissement", "Inspection", "My classes", "My school"]}, "fr")
+
+
+def test_pupil_launcher_in_arabic(school, browser, shot):
+    pupil = school.pupils()[4]
+    set_language(school, pupil, "ar_SA")
+    launcher_cards(browser, school, shot, pupil, "ar-SA", {
+        "cartable": "المحفظة", "lessons": "الدروس", "all": "كل الدروس", "progress": "تقدمي",
+        "suites": "المتتاليات العددية", "caption": "درس: المتتاليات العددية (يُفتح في علامة تبويب جديدة)",
+        "others": ["أقسامي", "مؤسستي", "التفتيش", "Mes classes", "Mon établissement", "Inspection"]}, "ar")

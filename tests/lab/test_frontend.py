@@ -22,7 +22,7 @@ def test_front_end_unit_tests():
         pytest.fail("extensions/lab/node_modules is missing: run `make install`")
     r = subprocess.run([shutil.which("npm") or "npm", "test"], cwd=LAB, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    assert "# fail 0" in r.stdout and "# pass 14" in r.stdout, r.stdout[-2000:]
+    assert "# fail 0" in r.stdout and "# pass 18" in r.stdout, r.stdout[-2000:]
 
 
 def test_sources_use_the_catalogue_strings():

@@ -1,7 +1,9 @@
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILauncher } from '@jupyterlab/launcher';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 
+import { addLauncherItems, registerOpenCommand } from './launcher';
 import { CartablePanel, DOMAIN } from './panel';
 
 const ICON = new LabIcon({
@@ -34,4 +36,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+/**
+ * The launcher's « Cartable » section: the lessons and dashboards the user may open, in their
+ * language, each opening in a new browser tab (see links.ts for which cards).
+ */
+const launcherPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@cartable/lab:launcher',
+  description: 'Launcher cards for the lessons and dashboards the user may open.',
+  autoStart: true,
+  optional: [ITranslator, ILauncher],
+  activate: (app: JupyterFrontEnd, translator: ITranslator | null, launcher: ILauncher | null) => {
+    translator = translator ?? nullTranslator;
+    const trans = translator.load(DOMAIN);
+    registerOpenCommand(app.commands, trans);
+    if (launcher) {
+      void addLauncherItems(launcher, trans, translator.languageCode);
+    }
+  }
+};
+
+export default [plugin, launcherPlugin];
