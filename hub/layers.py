@@ -340,17 +340,17 @@ def _ensure_system_account(name: str) -> str:
 def lessons(c, cfg):
     """Lessons as read-only Voilà pages (cartable.extensions.lessons.service), behind the Hub's OAuth.
 
-    Pre-started kernels: a lesson being opened keeps a pool of ``$CARTABLE_LESSONS_POOL_SIZE``
-    (default 4) kernels that already ran it; ``$CARTABLE_LESSONS_PREHEAT`` (``none`` by default,
-    ``all``, or lesson ids, comma-separated) fills pools at start; see docs/lessons.md for sizing. The service runs as the hub's account; when that
-    is root, the lessons' kernels drop to the unprivileged ``cartable-lesson`` account."""
+    Pre-started kernels: a lesson being opened keeps a pool of ``lessons.pool_size`` (default 4)
+    kernels that already ran it; ``lessons.preheat`` (lesson ids, or ``all``) fills pools at start;
+    see docs/lessons.md for sizing. The service runs as the hub's account; when that is root, the
+    lessons' kernels drop to the unprivileged ``cartable-lesson`` account."""
     root = cfg.state_dir / "lessons"
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o711)
     command = [sys.executable, "-m", "cartable.extensions.lessons.service", "--root", str(root),
                "--language", cfg["school"]["language"],
-               "--preheat", os.environ.get("CARTABLE_LESSONS_PREHEAT", "none"),
-               "--pool-size", os.environ.get("CARTABLE_LESSONS_POOL_SIZE", "4")]
+               "--preheat", ",".join(cfg["lessons"]["preheat"]) or "none",
+               "--pool-size", str(cfg["lessons"]["pool_size"])]
     if os.geteuid() == 0:
         command += ["--kernel-user", _ensure_system_account(LESSONS_KERNEL_ACCOUNT)]
     env = {"CARTABLE_CONFIG": str(cfg.path)}

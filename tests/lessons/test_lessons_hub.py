@@ -41,20 +41,15 @@ def school(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("lessons")
     while True:  # the lessons service listens on public + 6, next to the harness's block
-        hub = Hub(root, settings={"spawner": {"mem_limit": "600M", "unix_prefix": f"s{os.getpid() % 100:02d}-"}})
+        hub = Hub(root, settings={"spawner": {"mem_limit": "600M", "unix_prefix": f"s{os.getpid() % 100:02d}-"},
+                                  "lessons": {"preheat": ["suites"], "pool_size": 4}})
         if _free(hub.port + 4, hub.port + 7):
             break
     roster = root / "roster.csv"
     roster.write_text(DEMO_ROSTER.read_text(encoding="utf-8").rstrip("\n") + "\n" + EXTRA_ROSTER, encoding="utf-8")
     accounts = hub.import_roster(roster)
     hub.cli("lessons", "build")  # the low-bandwidth forms, ahead of time (cached across runs)
-    saved = {k: os.environ.get(k) for k in ("CARTABLE_LESSONS_PREHEAT", "CARTABLE_LESSONS_POOL_SIZE")}
-    os.environ.update(CARTABLE_LESSONS_PREHEAT="suites", CARTABLE_LESSONS_POOL_SIZE="4")
-    try:
-        hub.start()
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    hub.start()
     wait_for(lambda: requests.get(f"{hub.url}{SVC}", timeout=5, allow_redirects=False).status_code == 302, 60,
              what="lessons service")
     yield hub, accounts

@@ -221,6 +221,15 @@ def test_layer_registers_the_service_with_its_roles(tmp_path):
     assert svc["url"] == "http://127.0.0.1:9006" and svc["oauth_no_confirm"]
     assert svc["command"][1:3] == ["-m", "cartable.extensions.lessons.service"]
     assert ("--kernel-user" in svc["command"]) == (os.geteuid() == 0)
+    assert svc["command"][svc["command"].index("--preheat") + 1] == "none"  # cartable.yaml's defaults
+    assert svc["command"][svc["command"].index("--pool-size") + 1] == "4"
+    cfg = config.from_dict({"school": {"name": "Lycée Test", "code": "TST"},
+                            "hub": {"state_dir": str(tmp_path / "state"), "port": 9000},
+                            "lessons": {"preheat": ["suites", "rc"], "pool_size": 2}}, tmp_path)
+    c2 = Config()
+    layers.lessons(c2, cfg)
+    command = c2.JupyterHub.services[0]["command"]
+    assert command[command.index("--preheat") + 1] == "suites,rc" and command[command.index("--pool-size") + 1] == "2"
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert roles["cartable-lessons-user"]["scopes"] == ["access:services!service=cartable-lessons"]
     assert "role:pupil" in roles["cartable-lessons-user"]["groups"]

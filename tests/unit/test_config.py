@@ -117,3 +117,16 @@ def test_config_set_refuses_bad_values_and_keeps_the_file(tmp_path):
     r = runner.invoke(main, ["-c", str(path), "config", "set", "spawner.mem_limit", "512M"])
     assert r.exit_code == 0, r.output
     assert config.load(path)["spawner"]["mem_limit"] == "512M"
+
+
+def test_lessons_pool_settings_are_checked(tmp_path):
+    from cartable.hub import config
+
+    base = {"school": {"name": "Lycée Test", "code": "TST"}}
+    assert config.from_dict(base, tmp_path)["lessons"] == {"pool_size": 4, "preheat": []}
+    for bad, key in (({"pool_size": -1}, "lessons.pool_size"), ({"pool_size": "beaucoup"}, "lessons.pool_size"),
+                     ({"preheat": "all"}, "lessons.preheat"), ({"preheat": ["../etc"]}, "lessons.preheat.0"),
+                     ({"kernels": 3}, "lessons.kernels")):
+        with pytest.raises(config.ConfigError) as e:
+            config.from_dict({**base, "lessons": bad}, tmp_path)
+        assert key in {p.key for p in e.value.problems}, (bad, [p.key for p in e.value.problems])
