@@ -23,6 +23,7 @@ import html
 import json
 import logging
 import os
+import pwd
 import secrets
 import shutil
 import threading
@@ -322,13 +323,17 @@ def _concat_categorical(frames: list[pd.DataFrame], columns: list[str]) -> pd.Da
 
 
 def write_bundle(root: Path, viewer: Viewer, dashboard: str, store: GradeStore, lang: str,
-                 school_name: str = "") -> Path:
+                 school_name: str = "", owner: str | None = None) -> Path:
     """Write what ``viewer`` may see on ``dashboard`` into a new private folder under ``root``:
     ``viewer.json``, and ``.npz`` tables (no pickle). Pupils' names are included only where the
-    viewer may see pupils (their own classes, their school); inspectors get classes, not names."""
+    viewer may see pupils (their own classes, their school); inspectors get classes, not names.
+
+    ``owner``: the account the page's kernel runs as (the service being root): the folder (0700)
+    and its files become that account's, and ``root`` lets it through without listing (0711), so
+    that the kernel finds its folder by the random name it is given and no other."""
     root = Path(root)
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(root, 0o700)
+    os.chmod(root, 0o711 if owner else 0o700)
     folder = root / secrets.token_hex(16)
     folder.mkdir(mode=0o700)
     table, comments, roster = store.data()
@@ -341,6 +346,10 @@ def write_bundle(root: Path, viewer: Viewer, dashboard: str, store: GradeStore, 
     meta = {"username": viewer.username, "role": viewer.role, "dashboard": dashboard, "lang": normalize(lang),
             "school_name": school_name, "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     (folder / "viewer.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    if owner:
+        entry = pwd.getpwnam(owner)
+        for path in (*folder.iterdir(), folder):
+            os.lchown(path, entry.pw_uid, entry.pw_gid)
     return folder
 
 

@@ -19,6 +19,10 @@ application (:class:`voila.app.Voila`) with four changes:
   the kernel's environment keeps none of the service's secrets (its Hub token);
 - **kernels**: Voilà lets the browser send only widget messages (no ``execute_request``);
   :class:`KernelOwnerAuthorizer` also lets a viewer reach only the kernels started for them.
+  They start through the ``cartable-dashboard`` kernelspec, whose launcher
+  (:mod:`cartable.extensions.kernel_account`) drops them, when the service is root, to the
+  unprivileged account ``--kernel-user`` (``cartable-dashboard``), which owns the page's bundle
+  folder and nothing else of the site.
 """
 
 from __future__ import annotations
@@ -42,12 +46,17 @@ from tornado import web
 from traitlets import Instance, default
 from voila.app import Voila
 
+from cartable.extensions.kernel_account import USER_ENV, account_env, kernel_account
 from cartable.grading import dashboards as dash
 from cartable.i18n import LANGUAGES, _, direction, gettext_for, normalize
 
 log = logging.getLogger("cartable.dashboards")
 SERVICE_NAME = "cartable-dashboards"
 NOTEBOOKS = Path(__file__).parent / "dashboard_notebooks"
+#: The kernelspec of the dashboard notebooks (in SHARE): the kernel launcher of
+#: :mod:`cartable.extensions.kernel_account`.
+KERNEL_NAME = "cartable-dashboard"
+SHARE = Path(__file__).parent / "share" / "jupyter"
 #: The page being served: (username, bundle folder). Set by DashboardHandler, read by the kernel manager.
 CURRENT_VIEW: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("cartable_view", default=None)
 #: What a dashboard kernel inherits of the service's environment (nothing secret).
@@ -134,12 +143,13 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
 
 
 def kernel_env(env: dict | None, bundle: str) -> dict:
-    """A dashboard kernel's environment: the service's harmless variables and the bundle's folder;
-    no Hub token, no request data (query string, headers)."""
+    """A dashboard kernel's environment: the service's harmless variables, the bundle's folder and
+    the account the launcher drops to; no Hub token, no request data (query string, headers)."""
     env = env or {}
     out = {k: v for k, v in env.items() if k in KERNEL_ENV_KEEP or k.startswith("VOILA_")}
     out.pop("VOILA_REQUEST_URL", None)  # carries the query string
     out[dash.VIEW_ENV] = bundle
+    out.update(account_env())
     out.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     return out
 
@@ -157,8 +167,12 @@ class DashboardKernelManager(AsyncMappingKernelManager):
         current = CURRENT_VIEW.get()
         if current is None:
             raise web.HTTPError(403, "kernels start only for a dashboard page")
+        if kwargs.get("kernel_name") != KERNEL_NAME:  # only the launcher that drops to the kernels' account
+            raise web.HTTPError(403, "dashboard kernels start only through their kernelspec")
         username, bundle = current
         kwargs["env"] = kernel_env(kwargs.get("env"), bundle)
+        if os.geteuid() == 0 and not kwargs["env"].get(USER_ENV):
+            raise web.HTTPError(500, "no account for the dashboards' kernels: they do not run as root")
         kid = await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs)
         self.owners[kid] = username
         self.bundles[kid] = bundle
@@ -350,7 +364,7 @@ class DashboardHandler(ServiceMixin, TornadoVoilaHandler):
         # reading changed gradebooks and filtering may take a while on a large site: not on the event loop
         bundle = await asyncio.get_running_loop().run_in_executor(
             None, dash.write_bundle, self.service.views_dir, viewer, self.dashboard, self.service.store, lang,
-            self.service.school_name)
+            self.service.school_name, self.service.kernel_user)
         token = CURRENT_VIEW.set((viewer.username, str(bundle)))
         try:
             await super().get(None)
@@ -389,6 +403,8 @@ class DashboardsApp(Voila):
     """Voilà's application with Cartable's identity, routes and kernels."""
 
     name = "cartable-dashboards"
+    #: the account the kernels drop to and their bundles belong to (None: the service's own, not root)
+    kernel_user: str | None = None
 
     def init_settings(self):
         self.voila_configuration.multi_kernel_manager_class = DashboardKernelManager
@@ -484,14 +500,33 @@ def voila_config(port: int, prefix: str, ip: str = "127.0.0.1"):
     return c
 
 
+def prepare_state(root: Path, kernel_user: str | None) -> Path:
+    """The service's folder ``<state>/dashboards`` at start: ``views/`` (the pages' bundles) emptied,
+    ``kernels/`` the kernels' runtime directory (:func:`cartable.extensions.kernel_account.kernel_account`).
+    With ``kernel_user`` (the service is root) that account reaches ``kernels/`` (its own) and its
+    page's bundle, and lists neither ``root`` nor ``views/`` (0711); otherwise both are 0700.
+    Returns ``views/``."""
+    views = root / "views"
+    shutil.rmtree(views, ignore_errors=True)  # views of a previous run: their kernels are gone
+    views.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for d in (views, root):
+        os.chmod(d, 0o711 if kernel_user else 0o700)
+    kernel_account(root / "kernels", kernel_user)
+    return views
+
+
 def main(argv=None):
     from cartable.hub import config
     from cartable.hub.db import Database
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--kernel-user", default=None,
+                        help="the account the dashboards' kernels run as (needed when the service is root)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+    if os.geteuid() == 0 and not args.kernel_user:
+        parser.error("running as root: --kernel-user is required (the dashboards' kernels do not run as root)")
     cfg = config.load()
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", f"http://127.0.0.1:{args.port or 8005}"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
@@ -502,10 +537,9 @@ def main(argv=None):
     app.site_language = cfg["school"].get("language") or "fr"
     app.school_name = cfg["school"]["name"]
     app.index_url = prefix
-    app.views_dir = cfg.state_dir / "dashboards" / "views"
-    shutil.rmtree(app.views_dir, ignore_errors=True)  # views of a previous run: their kernels are gone
-    app.views_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(app.views_dir.parent, 0o700)
+    app.kernel_user = args.kernel_user if os.geteuid() == 0 else None
+    app.views_dir = prepare_state(cfg.state_dir / "dashboards", app.kernel_user)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(SHARE), *filter(None, [os.environ.get("JUPYTER_PATH")])])
     app.initialize([])
     log.info("cartable-dashboards on %s%s", url.geturl(), prefix)
     app.start()

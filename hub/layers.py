@@ -259,6 +259,9 @@ def exchange(c, cfg):
 
 
 DASHBOARDS_SERVICE = "cartable-dashboards"
+# The Unix account dashboards' kernels run as when the hub is root: not the lessons' one, whose
+# kernels run teachers' published code and must not read the dashboards' rows of grades.
+DASHBOARDS_KERNEL_ACCOUNT = "cartable-dashboard"
 #: What the dashboards service may learn of a viewer from their OAuth token: their groups and their
 #: role's Cartable scope (the Hub gives only the subset the viewer holds).
 DASHBOARDS_OAUTH_SCOPES = ["read:users:groups!user", "custom:cartable:learn", "custom:cartable:teach",
@@ -277,12 +280,18 @@ def dashboards_url(cfg) -> str:
 
 
 def dashboards(c, cfg):
-    """The dashboards service (cartable.grading.dashboards_service): Voilà behind the Hub's OAuth."""
+    """The dashboards service (cartable.grading.dashboards_service): Voilà behind the Hub's OAuth.
+
+    The service runs as the hub's account; when that is root, the dashboards' kernels drop to the
+    unprivileged ``cartable-dashboard`` account."""
+    command = [sys.executable, "-m", "cartable.grading.dashboards_service"]
+    if os.geteuid() == 0:
+        command += ["--kernel-user", _ensure_system_account(DASHBOARDS_KERNEL_ACCOUNT, "Cartable dashboards' kernels")]
     services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
     services.append({
         "name": DASHBOARDS_SERVICE,
         "url": f"http://127.0.0.1:{dashboards_port(cfg)}",
-        "command": [sys.executable, "-m", "cartable.grading.dashboards_service"],
+        "command": command,
         "environment": {"CARTABLE_CONFIG": str(cfg.path)},
         "oauth_no_confirm": True,
         "oauth_client_allowed_scopes": list(DASHBOARDS_OAUTH_SCOPES),
@@ -307,7 +316,7 @@ def dashboards(c, cfg):
 
 
 LESSONS_SERVICE = "cartable-lessons"
-# The Unix account lessons' kernels run as when the hub is root (cartable.extensions.lessons.kernel).
+# The Unix account lessons' kernels run as when the hub is root (cartable.extensions.kernel_account).
 LESSONS_KERNEL_ACCOUNT = "cartable-lesson"
 
 
@@ -320,7 +329,9 @@ def lessons_url(cfg) -> str:
     return f"http://127.0.0.1:{lessons_port(cfg)}/services/{LESSONS_SERVICE}/"
 
 
-def _ensure_system_account(name: str) -> str:
+def _ensure_system_account(name: str, comment: str = "Cartable lessons' kernels") -> str:
+    """The system account ``name`` (no home, no shell), made with ``useradd --system`` if missing:
+    what a service's kernels drop to when the hub is root (cartable.extensions.kernel_account)."""
     import pwd
     import subprocess
 
@@ -328,7 +339,7 @@ def _ensure_system_account(name: str) -> str:
         pwd.getpwnam(name)
     except KeyError:
         r = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                            "--shell", "/usr/sbin/nologin", "--comment", "Cartable lessons' kernels", name],
+                            "--shell", "/usr/sbin/nologin", "--comment", comment, name],
                            capture_output=True, text=True)
         try:
             pwd.getpwnam(name)  # made by us, or at the same moment by another site on this machine

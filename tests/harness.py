@@ -61,6 +61,29 @@ def outside_dir(prefix: str) -> Path:
     return d
 
 
+def run_in_kernel(kernel_name: str, code: str, env: dict, connection_dir: Path) -> tuple[str, int]:
+    """Start the kernelspec ``kernel_name`` as a service does (jupyter_client, a real connection
+    file written in ``connection_dir``, the environment ``env``), run ``code``: what it printed and
+    the kernel process's real uid (psutil: the launcher execs ipykernel in the same process)."""
+    import psutil
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=kernel_name, connection_file=str(connection_dir / f"kernel-{uuid.uuid4()}.json"))
+    km.start_kernel(env=env)
+    kc = km.client()
+    out = []
+    try:
+        kc.start_channels()
+        kc.wait_for_ready(timeout=120)
+        uid = psutil.Process(km.provisioner.process.pid).uids().real
+        reply = kc.execute_interactive(code, timeout=120, output_hook=lambda m: out.append(m["content"].get("text", "")))
+        assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return "".join(out), uid
+
+
 def _remove_with_accounts(d: Path) -> None:
     """Remove ``d`` and the Unix accounts the spawner made for homes inside it."""
     import pwd

@@ -7,7 +7,8 @@
   embedded and drawn without JavaScript), built ahead of time and cached;
 - :mod:`.service`: the service itself (Voilà with Hub OAuth, pre-started kernels, the
   lesson list, the low-bandwidth pages and the publishing API);
-- :mod:`.kernel`: the kernel launcher that drops to an unprivileged account;
+- the kernelspec ``cartable-lesson`` (``share/jupyter/kernels``), whose launcher
+  (:mod:`cartable.extensions.kernel_account`) drops to the lessons' unprivileged account;
 - :mod:`.cli`: ``cartable lessons build|publish|withdraw|list``.
 
 See ``docs/lessons.md``.

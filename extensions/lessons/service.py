@@ -28,7 +28,6 @@ import html
 import json
 import logging
 import os
-import pwd
 import signal
 import sys
 import time
@@ -47,6 +46,7 @@ from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
+from cartable.extensions.kernel_account import kernel_account
 from cartable.extensions.lessons import SERVICE_NAME, SHARE, lite
 from cartable.extensions.lessons.library import Library, Refused, Viewer, direction, valid_name
 from cartable.i18n import _, gettext_for, normalize
@@ -505,26 +505,6 @@ def voila_config(site: Path, *, pools: dict[str, int], base_url: str = "/", cull
     return c
 
 
-def kernel_account(root: Path, account: str | None) -> None:
-    """The environment the kernel launcher reads; the account's runtime directory."""
-    if os.geteuid() != 0 or not account:
-        os.environ.pop("CARTABLE_LESSON_KERNEL_USER", None)
-        (root / "kernels").mkdir(parents=True, exist_ok=True)
-        os.environ["CARTABLE_LESSON_IPC_DIR"] = str(root / "kernels")
-        return
-    entry = pwd.getpwnam(account)
-    runtime = root / "kernels"
-    runtime.mkdir(parents=True, exist_ok=True)
-    for p in [runtime, *runtime.rglob("*")]:
-        os.chown(p, entry.pw_uid, entry.pw_gid)
-    os.chmod(runtime, 0o700)
-    for stale in [*runtime.glob("kernel-*.json"), *runtime.glob("k*-[0-9]*")]:
-        stale.unlink(missing_ok=True)
-    os.environ["CARTABLE_LESSON_KERNEL_USER"] = account
-    os.environ["CARTABLE_LESSON_KERNEL_RUNTIME"] = str(runtime)
-    os.environ["CARTABLE_LESSON_IPC_DIR"] = str(runtime)
-
-
 def pools_for(library: Library, preheat: str, pool_size: int) -> dict[str, int]:
     """``--preheat``: ``all`` (every library lesson), ``none``, or paths/ids, comma-separated."""
     if pool_size <= 0 or preheat in ("", "none"):
@@ -557,7 +537,9 @@ def main(argv=None):
     root = Path(args.root)
     root.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MPLCONFIGDIR", str(root / "mpl"))
-    kernel_account(root, args.kernel_user)
+    # kernels drop to the lessons' account (cartable.extensions.kernel_account); their sockets
+    # live in that account's runtime directory
+    os.environ["CARTABLE_LESSON_IPC_DIR"] = str(kernel_account(root / "kernels", args.kernel_user))
     library = Library(root, Path(args.catalogue) if args.catalogue else None)
     library.sync_library()
     library.load_published()

@@ -50,7 +50,7 @@ def _voila(site: Path, lesson_path: str, pool: int, log: Path) -> tuple[subproce
     args = []
     port = _port()
     env = dict(os.environ, JUPYTER_PATH=str(SHARE), JUPYTER_CONFIG_DIR=str(config_dir), MPLBACKEND="Agg")
-    env.pop("CARTABLE_LESSON_KERNEL_USER", None)
+    env.pop("CARTABLE_KERNEL_USER", None)
     out = open(log, "wb")
     proc = subprocess.Popen([sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
                              *args, str(site)], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(site),

@@ -6,6 +6,8 @@ to run code, and each dashboard in Chromium with a widget moved (screenshots in 
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import re
 import time
 import uuid
@@ -179,10 +181,28 @@ def test_notebooks_and_data_are_not_downloadable(school, viewers, path):
     assert '"nbformat"' not in r.text and "show(" not in r.text and "gradebook" not in r.text
 
 
+def kernel_process(kernel_id: str):
+    """The process of the service's kernel ``kernel_id``, found by its connection file (the service's
+    ``kernel-<id>.json``, or the launcher's copy of it ``kernel-<id>-….json``)."""
+    import psutil
+
+    for proc in psutil.process_iter(["cmdline"]):
+        if any(f"kernel-{kernel_id}" in arg for arg in proc.info["cmdline"] or ()):
+            return proc
+    raise AssertionError(f"no process for kernel {kernel_id}")
+
+
 def test_kernel_refuses_code_and_strangers(school, viewers):
     hub = school[0]
     teacher, pupil = viewers(MATHS_TEACHER), viewers(PUPIL)
     page, kernel, states = teacher.page("class")
+    # the hub being root, the page's kernel runs as the dashboards' account, and its bundle is that account's only
+    process = kernel_process(kernel)
+    bundle = process.environ()["CARTABLE_DASHBOARD_VIEW"]
+    if os.geteuid() == 0:
+        account = pwd.getpwnam("cartable-dashboard").pw_uid
+        assert process.uids().real == process.uids().effective == account
+        assert (os.stat(bundle).st_uid, os.stat(bundle).st_mode & 0o777) == (account, 0o700)
     marker = f"/tmp/cartable-dashboard-exec-{uuid.uuid4().hex}"
     sent = message("execute_request", {"code": f"open({marker!r}, 'w').write('ran')\nprint('RAN-' + 'CODE')",
                                         "silent": False, "store_history": False, "user_expressions": {},
@@ -205,8 +225,6 @@ def test_kernel_refuses_code_and_strangers(school, viewers):
     assert ("kernel_info_reply", info["header"]["msg_id"]) in seen  # the kernel is alive and answers
     assert not [m for m in seen if m[1] == sent["header"]["msg_id"]], seen  # nothing in reply to the code
     assert "RAN-CODE" not in json.dumps(seen)
-    import os
-
     assert not os.path.exists(marker)
     # another viewer cannot reach this kernel: websocket, model, shut-down
     from websockets.exceptions import InvalidStatus
@@ -230,6 +248,7 @@ def test_kernel_refuses_code_and_strangers(school, viewers):
     r = teacher.br.s.post(f"{hub.url}{SERVICE}voila/api/shutdown/{kernel}", headers=pupil_xsrf(teacher), timeout=30)
     assert r.status_code == 204, (r.status_code, r.text[:300])
     assert teacher.get(f"api/kernels/{kernel}").status_code in (403, 404)
+    assert not os.path.exists(bundle)  # its rows went with it
 
 
 def pupil_xsrf(viewer) -> dict:

@@ -1,10 +1,17 @@
 """Who sees what on the dashboards, without a hub: the viewer from the Hub's user model, the rows
-each viewer's bundle gets, the kernel's environment, and binary kernel messages read safely."""
+each viewer's bundle gets, the kernel's environment and account, and binary kernel messages read
+safely."""
 
 from __future__ import annotations
 
 import json
+import os
+import pwd
+import resource
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -72,14 +79,17 @@ def test_visible_rows(viewer, dashboard, pupils):
     assert set(rows["pupil"].cat.categories) == pupils
 
 
-def test_bundle_rows_round_trip(tmp_path):
-    class Store:
-        def data(self):
-            roster = pd.DataFrame([("LYC1", "2026", "A", "maths", "a-maths", "p1", "Ali <b>", ""),
-                                   ("LYC2", "2026", "Z", "maths", "z-maths", "p9", "Zed", "")],
-                                  columns=dash.ROSTER_COLUMNS).astype("category")
-            return tidy(), pd.DataFrame({c: pd.Categorical([]) for c in an.COMMENT_COLUMNS}), roster
+class Store:
+    """A GradeStore's data without gradebooks: ``tidy()``'s rows, no comments, a small roster."""
 
+    def data(self):
+        roster = pd.DataFrame([("LYC1", "2026", "A", "maths", "a-maths", "p1", "Ali <b>", ""),
+                               ("LYC2", "2026", "Z", "maths", "z-maths", "p9", "Zed", "")],
+                              columns=dash.ROSTER_COLUMNS).astype("category")
+        return tidy(), pd.DataFrame({c: pd.Categorical([]) for c in an.COMMENT_COLUMNS}), roster
+
+
+def test_bundle_rows_round_trip(tmp_path):
     folder = dash.write_bundle(tmp_path / "views", dash.Viewer("t", "teacher", courses={"a-maths"}), "class",
                                Store(), "ar-MA", "Lycée")
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
@@ -99,6 +109,117 @@ def test_kernel_environment_keeps_no_secret():
     for key in ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "CARTABLE_CONFIG", "QUERY_STRING", "HTTP_X_USER",
                 "VOILA_REQUEST_URL"):
         assert key not in env
+
+
+# what a dashboard kernel finds out about itself and tries to read (paths filled in by the test)
+KERNEL_PROBE = """
+import json, os, resource
+from cartable.grading import dashboards as dash
+
+def attempt(f):
+    try:
+        f()
+        return "read"
+    except PermissionError:
+        return "denied"
+
+page = dash.Page()
+print(json.dumps({
+    "ids": [os.getuid(), os.geteuid(), os.getgid(), os.getgroups()],
+    "viewer": page.meta["username"], "pupils": sorted(set(page.table("rows")["pupil"].astype(str))),
+    "env": {k: os.environ.get(k) for k in ("JUPYTERHUB_API_TOKEN", "CARTABLE_CONFIG", "HOME")},
+    "views": attempt(lambda: os.listdir(@VIEWS@)), "state": attempt(lambda: os.listdir(@STATE@)),
+    "secret": attempt(lambda: open(@SECRET@).read()), "config": attempt(lambda: open(@CONFIG@).read()),
+    "address_space": resource.getrlimit(resource.RLIMIT_AS)[0],
+    "no_new_privs": open("/proc/self/status").read().split("NoNewPrivs:")[1].split()[0],
+}))
+"""
+
+
+def test_dashboard_kernel_runs_as_the_dashboards_account(tmp_path, monkeypatch):
+    """As root: the service's folders and a page's bundle set up as the service does, a real kernel
+    started through the ``cartable-dashboard`` kernelspec (the launcher) with the environment the
+    service gives it runs as ``cartable-dashboard``, with no group, no token, the limits, reads its
+    own bundle and nothing of the service's; the lessons' account cannot read the bundle."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to change account")
+    from cartable.extensions import kernel_account as ka
+    from cartable.hub.layers import DASHBOARDS_KERNEL_ACCOUNT, LESSONS_KERNEL_ACCOUNT, _ensure_system_account
+    from harness import outside_dir, run_in_kernel
+
+    account = _ensure_system_account(DASHBOARDS_KERNEL_ACCOUNT, "Cartable dashboards' kernels")
+    lessons = _ensure_system_account(LESSONS_KERNEL_ACCOUNT)
+    entry = pwd.getpwnam(account)
+    for key in (ka.USER_ENV, ka.RUNTIME_ENV):
+        monkeypatch.setenv(key, "")  # prepare_state sets them; removed after the test
+    monkeypatch.setenv("JUPYTER_PATH", str(svc.SHARE))  # as the service does
+    state = outside_dir("dashboards-kernel")  # 0711, like a site's state directory
+    (state / "secrets").mkdir(mode=0o700)
+    secret = state / "secrets" / "cookie_secret"
+    secret.write_text("secret-of-the-site")
+    config = state / "cartable.yaml"
+    config.write_text("secret: of the site")
+    config.chmod(0o600)
+
+    views = svc.prepare_state(state / "dashboards", account)
+    assert os.environ[ka.USER_ENV] == account
+    runtime = Path(os.environ[ka.RUNTIME_ENV])
+    assert (runtime.stat().st_uid, runtime.stat().st_mode & 0o777) == (entry.pw_uid, 0o700)
+    assert (views.stat().st_uid, views.stat().st_mode & 0o777) == (0, 0o711)
+    own = dash.write_bundle(views, dash.Viewer("t", "teacher", courses={"a-maths"}), "class", Store(), "fr",
+                            owner=account)
+    other = dash.write_bundle(views, dash.Viewer("d", "director", schools={"LYC1"}), "school", Store(), "fr",
+                              owner=account)
+    for folder in (own, other):
+        assert (folder.stat().st_uid, folder.stat().st_mode & 0o777) == (entry.pw_uid, 0o700)
+        assert {p.stat().st_uid for p in folder.iterdir()} == {entry.pw_uid}
+
+    # the lessons' kernels (teachers' code) cannot read a dashboard's rows
+    denied = subprocess.run([sys.executable, "-c", f"open({str(own / 'rows.npz')!r}, 'rb').read()"],
+                            user=lessons, group=pwd.getpwnam(lessons).pw_gid, extra_groups=[],
+                            capture_output=True, text=True, timeout=60)
+    assert denied.returncode != 0 and "PermissionError" in denied.stderr, denied.stderr
+
+    private = tmp_path / "service-runtime"  # where the service writes connection files (root's, 0700)
+    private.mkdir(mode=0o700)
+    env = svc.kernel_env({**os.environ, "JUPYTERHUB_API_TOKEN": "secret-of-the-service",
+                          "CARTABLE_CONFIG": str(config)}, str(own))
+    code = KERNEL_PROBE
+    for name, path in (("VIEWS", views), ("STATE", views.parent), ("SECRET", secret), ("CONFIG", config)):
+        code = code.replace(f"@{name}@", repr(str(path)))
+    printed, uid = run_in_kernel(svc.KERNEL_NAME, code, env, private)
+    seen = json.loads(printed)
+    assert uid == entry.pw_uid
+    assert seen["ids"] == [entry.pw_uid, entry.pw_uid, entry.pw_gid, []]
+    assert seen["viewer"] == "t" and seen["pupils"] == ["p1", "p2"]  # its own bundle
+    assert seen["env"] == {"JUPYTERHUB_API_TOKEN": None, "CARTABLE_CONFIG": None, "HOME": str(runtime)}
+    # another page's bundle cannot be found (views/ is not listed), nor the service's state read
+    assert (seen["views"], seen["state"], seen["secret"], seen["config"]) == ("denied",) * 4
+    assert seen["address_space"] == ka.LIMITS[resource.RLIMIT_AS] and seen["no_new_privs"] == "1"
+    dash.remove_bundle(own)
+    assert not own.exists() and other.exists()
+
+
+async def test_dashboard_kernels_start_only_through_the_launcher(monkeypatch):
+    """Another kernelspec than the launcher's is refused; as root, so is a kernel without an account."""
+    from tornado.web import HTTPError
+
+    from cartable.extensions import kernel_account as ka
+
+    km = svc.DashboardKernelManager()
+    token = svc.CURRENT_VIEW.set(("t", "/nonexistent"))
+    try:
+        with pytest.raises(HTTPError) as refused:
+            await km.start_kernel(kernel_name="python3", env={})
+        assert refused.value.status_code == 403
+        if os.geteuid() == 0:
+            monkeypatch.delenv(ka.USER_ENV, raising=False)
+            with pytest.raises(HTTPError) as refused:
+                await km.start_kernel(kernel_name=svc.KERNEL_NAME, env={})
+            assert refused.value.status_code == 500
+        assert km.list_kernel_ids() == []
+    finally:
+        svc.CURRENT_VIEW.reset(token)
 
 
 def test_binary_headers_of_both_protocols():
@@ -273,7 +394,9 @@ def test_layer_registers_the_service_with_oauth_and_a_role(tmp_path):
     other, service = c.JupyterHub.services
     assert other == {"name": "other"}  # the layers before are kept
     assert service["name"] == "cartable-dashboards" and service["url"] == "http://127.0.0.1:9005"
-    assert service["command"][1:] == ["-m", "cartable.grading.dashboards_service"]
+    assert service["command"][1:3] == ["-m", "cartable.grading.dashboards_service"]
+    # as root, the kernels drop to the dashboards' own account (not the lessons' one)
+    assert service["command"][3:] == (["--kernel-user", "cartable-dashboard"] if os.geteuid() == 0 else [])
     assert service["oauth_no_confirm"] is True
     assert set(service["oauth_client_allowed_scopes"]) == {
         "read:users:groups!user", "custom:cartable:learn", "custom:cartable:teach", "custom:cartable:manage-school",

@@ -199,14 +199,40 @@ def test_kernel_launcher_drops_to_the_lessons_account(tmp_path):
         "os.execv = lambda exe, argv: (print(os.getuid(), os.getgid(), os.getgroups(), argv[-1],"
         " open(argv[-1]).read(), os.environ.get('JUPYTERHUB_API_TOKEN')), sys.exit(0))\n"
         "sys.argv = ['kernel', '-f', sys.argv[1]]\n"
-        "runpy.run_module('cartable.extensions.lessons.kernel', run_name='__main__')\n")
-    env = dict(os.environ, CARTABLE_LESSON_KERNEL_USER=account, CARTABLE_LESSON_KERNEL_RUNTIME=str(runtime),
+        "runpy.run_module('cartable.extensions.kernel_account', run_name='__main__')\n")
+    env = dict(os.environ, CARTABLE_KERNEL_USER=account, CARTABLE_KERNEL_RUNTIME=str(runtime),
                JUPYTERHUB_API_TOKEN="secret-of-the-service")
     out = subprocess.run([sys.executable, "-c", code, str(probe)], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     uid, gid, groups, copy, content, token = out.stdout.split(" ", 5)
     assert (int(uid), int(gid)) == (entry.pw_uid, entry.pw_gid) and groups == "[]"
     assert copy.startswith(str(runtime)) and content == "{}" and token.strip() == "None"
+
+
+def test_lesson_kernelspec_starts_a_kernel_as_the_lessons_account(tmp_path, monkeypatch):
+    """As root: a real kernel of the ``cartable-lesson`` kernelspec, with the environment the service
+    sets up (cartable.extensions.kernel_account), runs as ``cartable-lesson``, without the token."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to change account")
+    import pwd
+
+    from cartable.extensions import kernel_account as ka
+    from cartable.extensions.lessons import SHARE
+    from cartable.hub.layers import LESSONS_KERNEL_ACCOUNT, _ensure_system_account
+    from harness import outside_dir, run_in_kernel
+
+    account = _ensure_system_account(LESSONS_KERNEL_ACCOUNT)
+    for key in (ka.USER_ENV, ka.RUNTIME_ENV):
+        monkeypatch.setenv(key, "")  # kernel_account sets them; removed after the test
+    monkeypatch.setenv("JUPYTER_PATH", str(SHARE))
+    runtime = ka.kernel_account(outside_dir("lessons-kernel") / "kernels", account)
+    private = tmp_path / "service-runtime"
+    private.mkdir(mode=0o700)
+    printed, uid = run_in_kernel("cartable-lesson", "import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name,"
+                                 " os.environ.get('JUPYTERHUB_API_TOKEN'), os.environ['HOME'])",
+                                 dict(os.environ, JUPYTERHUB_API_TOKEN="secret-of-the-service"), private)
+    assert uid == pwd.getpwnam(account).pw_uid
+    assert printed.split() == [account, "None", str(runtime)]
 
 
 def test_layer_registers_the_service_with_its_roles(tmp_path):
