@@ -218,6 +218,25 @@ def templates(c, cfg):
     }
 
 
+def add_service(c, service: dict, service_roles: list[dict], server_scopes: list[str] = (),
+                server_env: dict | None = None) -> None:
+    """Register a Hub-managed ``service`` with its ``service_roles``; give users' server tokens
+    ``server_scopes`` (when the tokens are not ``inherit``) and their environment ``server_env``."""
+    c.JupyterHub.services = [*(c.JupyterHub.services if "services" in c.JupyterHub else []), service]
+    c.JupyterHub.load_roles = [*(c.JupyterHub.load_roles if "load_roles" in c.JupyterHub else []),
+                               *service_roles]
+    scopes = list(c.Spawner.server_token_scopes) if "server_token_scopes" in c.Spawner else ["inherit"]
+    if server_scopes and scopes != ["inherit"]:
+        c.Spawner.server_token_scopes = [*scopes, *(s for s in server_scopes if s not in scopes)]
+    c.Spawner.environment.update(server_env or {})
+
+
+def service_users_role(name: str, service: str, description: str) -> dict:
+    """The role letting every pupil, teacher, inspector and director reach ``service``."""
+    return {"name": name, "description": description, "scopes": [f"access:services!service={service}"],
+            "groups": [roles.ROLE_GROUP[r] for r in ("pupil", "teacher", "inspector", "director")]}
+
+
 EXCHANGE_SERVICE = "cartable-exchange"
 # What a user's server token (JUPYTERHUB_API_TOKEN) may do: JupyterHub's default 'server'
 # role plus reaching the exchange service. The Hub gives the token only the subset its
@@ -232,27 +251,16 @@ def exchange_url(cfg) -> str:
 
 def exchange(c, cfg):
     """The exchange service (cartable.grading.exchange_service) and what servers need to use it."""
-    port = ports(cfg)["exchange"]
-    services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
-    services.append({
+    c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
+    add_service(c, {
         "name": EXCHANGE_SERVICE,
-        "url": f"http://127.0.0.1:{port}",
+        "url": f"http://127.0.0.1:{ports(cfg)['exchange']}",
         "command": [sys.executable, "-m", "cartable.grading.exchange_service"],
         "environment": {"CARTABLE_CONFIG": str(cfg.path)},
         "display": False,
-    })
-    c.JupyterHub.services = services
-    load_roles = list(c.JupyterHub.load_roles) if "load_roles" in c.JupyterHub else []
-    load_roles.append({
-        "name": "cartable-exchange-user",
-        "description": "Use the assignment exchange (what one may do there is decided by the roster)",
-        "scopes": [f"access:services!service={EXCHANGE_SERVICE}"],
-        "groups": [roles.ROLE_GROUP[r] for r in ("pupil", "teacher", "inspector", "director")],
-    })
-    c.JupyterHub.load_roles = load_roles
-    c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
-    c.Spawner.environment.update({"CARTABLE_EXCHANGE_URL": exchange_url(cfg),
-                                  "CARTABLE_TIMEZONE": cfg["school"]["timezone"]})
+    }, [service_users_role("cartable-exchange-user", EXCHANGE_SERVICE,
+                           "Use the assignment exchange (what one may do there is decided by the roster)")],
+        server_env={"CARTABLE_EXCHANGE_URL": exchange_url(cfg), "CARTABLE_TIMEZONE": cfg["school"]["timezone"]})
     from cartable.grading.exchange_client import write_role_configs
 
     write_role_configs(cfg.homes_dir / ".cartable-config")
@@ -287,8 +295,10 @@ def dashboards(c, cfg):
     command = [sys.executable, "-m", "cartable.grading.dashboards_service"]
     if os.geteuid() == 0:
         command += ["--kernel-user", _ensure_system_account(DASHBOARDS_KERNEL_ACCOUNT, "Cartable dashboards' kernels")]
-    services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
-    services.append({
+    # the launcher's links (extensions/panel/launcher.py): a server asks the service, with its own
+    # token, which dashboards its owner may open. The service decides from the token's groups and
+    # role scope, so the token may carry them; the Hub gives it only those its owner holds.
+    add_service(c, {
         "name": DASHBOARDS_SERVICE,
         "url": f"http://127.0.0.1:{dashboards_port(cfg)}",
         "command": command,
@@ -296,23 +306,9 @@ def dashboards(c, cfg):
         "oauth_no_confirm": True,
         "oauth_client_allowed_scopes": list(DASHBOARDS_OAUTH_SCOPES),
         "display": False,
-    })
-    c.JupyterHub.services = services
-    load_roles = list(c.JupyterHub.load_roles) if "load_roles" in c.JupyterHub else []
-    load_roles.append({
-        "name": "cartable-dashboards-user",
-        "description": "Open the grading dashboards (what one sees there is decided by one's groups)",
-        "scopes": [f"access:services!service={DASHBOARDS_SERVICE}"],
-        "groups": [roles.ROLE_GROUP[r] for r in ("pupil", "teacher", "inspector", "director")],
-    })
-    c.JupyterHub.load_roles = load_roles
-    # the launcher's links (extensions/panel/launcher.py): a server asks the service, with its own
-    # token, which dashboards its owner may open. The service decides from the token's groups and
-    # role scope, so the token may carry them; the Hub gives it only those its owner holds.
-    scopes = list(c.Spawner.server_token_scopes) if "server_token_scopes" in c.Spawner else ["inherit"]
-    if scopes != ["inherit"]:
-        c.Spawner.server_token_scopes = [*scopes, *(s for s in DASHBOARDS_SERVER_SCOPES if s not in scopes)]
-    c.Spawner.environment.update({"CARTABLE_DASHBOARDS_URL": dashboards_url(cfg)})
+    }, [service_users_role("cartable-dashboards-user", DASHBOARDS_SERVICE,
+                           "Open the grading dashboards (what one sees there is decided by one's groups)")],
+        server_scopes=DASHBOARDS_SERVER_SCOPES, server_env={"CARTABLE_DASHBOARDS_URL": dashboards_url(cfg)})
 
 
 LESSONS_SERVICE = "cartable-lessons"
@@ -368,8 +364,8 @@ def lessons(c, cfg):
     for key in ("CARTABLE_COURSES", "MPLBACKEND"):
         if os.environ.get(key):
             env[key] = os.environ[key]
-    services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
-    services.append({
+    # a teacher's server publishes lessons with its own token (cartable lessons publish)
+    add_service(c, {
         "name": LESSONS_SERVICE,
         "url": f"http://127.0.0.1:{lessons_port(cfg)}",
         "command": command,
@@ -377,24 +373,13 @@ def lessons(c, cfg):
         "api_token": read_secret(cfg, "lessons_token"),
         "oauth_no_confirm": True,
         "display": True,
-    })
-    c.JupyterHub.services = services
-    load_roles = list(c.JupyterHub.load_roles) if "load_roles" in c.JupyterHub else []
-    load_roles += [
-        {"name": "cartable-lessons-service",
+    }, [{"name": "cartable-lessons-service",
          "description": "Read users' groups and groups' properties to decide who may open which lesson",
          "scopes": ["read:users", "list:groups", "read:groups"], "services": [LESSONS_SERVICE]},
-        {"name": "cartable-lessons-user",
-         "description": "Open lessons (which ones is decided from one's classes and courses)",
-         "scopes": [f"access:services!service={LESSONS_SERVICE}"],
-         "groups": [roles.ROLE_GROUP[r] for r in ("pupil", "teacher", "inspector", "director")]},
-    ]
-    c.JupyterHub.load_roles = load_roles
-    # a teacher's server publishes lessons with its own token (cartable lessons publish)
-    scopes = list(c.Spawner.server_token_scopes) if "server_token_scopes" in c.Spawner else ["inherit"]
-    if scopes != ["inherit"]:
-        c.Spawner.server_token_scopes = [*scopes, f"access:services!service={LESSONS_SERVICE}"]
-    c.Spawner.environment.update({"CARTABLE_LESSONS_URL": lessons_url(cfg)})
+        service_users_role("cartable-lessons-user", LESSONS_SERVICE,
+                           "Open lessons (which ones is decided from one's classes and courses)")],
+        server_scopes=[f"access:services!service={LESSONS_SERVICE}"],
+        server_env={"CARTABLE_LESSONS_URL": lessons_url(cfg)})
 
 
 LAYERS = (network, state, proxy, lifecycle, authentication, rbac, services, spawner, templates, exchange, dashboards,
