@@ -19,6 +19,7 @@ from cartable.hub import roles
 PACKAGE_DIR = Path(__file__).parent
 CHECKOUT = PACKAGE_DIR.parent
 SYNC_SERVICE = "cartable-sync"
+PRESTART_SERVICE = "cartable-prestart"
 CULLER_SERVICE = "cartable-idle-culler"
 # Pupils never get nbgrader's teacher tools, nor JupyterLab's outside-news prompt.
 PUPIL_DISABLED_SERVER_EXTENSIONS = (
@@ -135,6 +136,13 @@ def rbac(c, cfg):
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
             "services": [CULLER_SERVICE],
         })
+    if cfg["timetable"]["slots"]:
+        service_roles.append({
+            "name": PRESTART_SERVICE,
+            "description": "Starts the pupils' servers of a class before its lesson (the timetable)",
+            "scopes": ["read:groups", f"servers!group={roles.ROLE_GROUP['pupil']}"],
+            "services": [PRESTART_SERVICE],
+        })
     c.JupyterHub.load_roles = roles.load_roles(service_roles)
     if cfg["auth"]["method"] == "local":
         db = for_config(cfg)
@@ -159,6 +167,12 @@ def services(c, cfg):
         svc.append({
             "name": CULLER_SERVICE,
             "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={idle}"],
+            "environment": env,
+        })
+    if cfg["timetable"]["slots"]:
+        svc.append({
+            "name": PRESTART_SERVICE,
+            "command": [sys.executable, "-m", "cartable.hub.prestart"],
             "environment": env,
         })
     c.JupyterHub.services = svc
