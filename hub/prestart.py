@@ -69,13 +69,14 @@ def check(client: HubClient, cfg, done: set, now: datetime | None = None, spacin
         key = (klass, start.isoformat())
         if key in done:
             continue
-        done.add(key)
         group = roles.class_group(cfg["school"]["code"], klass)
         r = client.s.get(f"{client.api}/groups/{quote(group, safe='')}", timeout=client.timeout)
         if r.status_code == 404:
+            done.add(key)
             log.warning("timetable: class %s (lesson at %s) is not in the roster", klass, f"{start:%H:%M}")
             continue
-        r.raise_for_status()
+        r.raise_for_status()  # the Hub restarting: this lesson is tried again at the next look
+        done.add(key)
         names = sorted(r.json().get("users", []))
         log.info("lesson of %s at %s: starting %d servers", klass, f"{start:%H:%M}", len(names))
         asked[klass] = start_servers(client, names, spacing)

@@ -61,3 +61,55 @@ def test_bad_timetable_names_the_key(tmp_path, slot, key):
     with pytest.raises(config.ConfigError) as e:
         config.from_dict({"school": {"name": "L", "code": "T"}, "timetable": {"slots": [slot]}}, tmp_path)
     assert key in {p.key for p in e.value.problems}, [p.key for p in e.value.problems]
+
+
+def test_a_hub_that_does_not_answer_is_tried_again_at_the_next_look(tmp_path):
+    """A Hub restarting (503) must not cost the lesson its pre-start; an unknown class is logged once."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cartable.hub.prestart import check
+    from cartable.hub.sync import HubClient
+
+    asked = []
+
+    class Hub(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            asked.append(("GET", self.path))
+            if self.path.endswith("2BSM2"):
+                self.send_response(404)
+                self.end_headers()
+                return
+            status = 503 if sum(1 for m, p in asked if p == self.path) == 1 else 200
+            body = json.dumps({"name": "class:TST:2BSM1", "users": ["p2", "p1"]}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            asked.append(("POST", self.path))
+            self.send_response(202)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        cfg = config.from_dict({"school": {"name": "L", "code": "TST"}, "timetable": {"slots": [
+            {"class": "2BSM1", "days": ["mon"], "start": "08:00"},
+            {"class": "2BSM2", "days": ["mon"], "start": "08:00"}]}}, tmp_path)
+        client = HubClient(f"http://127.0.0.1:{server.server_port}/hub/api", "token")
+        done: set = set()
+        now = datetime(2026, 11, 23, 7, 55, tzinfo=CASA)
+        with pytest.raises(Exception):
+            check(client, cfg, done, now=now, spacing=0)  # 503: nothing remembered for 2BSM1
+        assert check(client, cfg, done, now=now, spacing=0) == {"2BSM1": {"p1": 202, "p2": 202}}
+        assert check(client, cfg, done, now=now, spacing=0) == {}  # once per lesson
+        assert [p for m, p in asked if m == "POST"] == ["/hub/api/users/p1/server", "/hub/api/users/p2/server"]
+        assert sum(1 for m, p in asked if p.endswith("2BSM2")) == 1  # unknown class: asked once, logged
+    finally:
+        server.shutdown()
