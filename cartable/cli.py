@@ -38,6 +38,9 @@ class Context:
 @click.pass_context
 def main(ctx, config_path):
     """Cartable: a Jupyter courseware platform for lycées."""
+    from cartable.hub.privacy import private_umask
+
+    private_umask()  # databases, slips and credentials are born readable by their owner only
     ctx.obj = Context(config_path)
 
 

@@ -20,6 +20,8 @@ ensure_programs() {
   need redis-server redis-server
   # Browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
   need chromium chromium
+  # The hub limits what pupils' code may connect to with an nftables table of its own.
+  need nft nftables
 }
 
 ensure_installed() {
@@ -50,6 +52,24 @@ ensure_traversable() {
   done
 }
 
+# The course library's solutions and hidden tests (courses/, the generators in courses/tools/),
+# the tests' fixtures and git's objects are readable by root only: pupils reach lessons through
+# the lessons service, assignments through fetch, and teachers copy from the library with
+# `cartable library copy`. The hub refuses to start while any of them is readable by others.
+ensure_private_sources() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  local top path
+  top=$(cd "$1" && pwd)
+  for path in courses tests .git; do
+    [ -e "$top/$path" ] || continue
+    if [ -n "$(find "$top/$path" -maxdepth 0 -perm /077)" ]; then
+      echo "Making $top/$path readable by root only (solutions and hidden tests)"
+      chmod -R go-rwx "$top/$path"
+    fi
+  done
+}
+
 ensure_programs
 ensure_installed
 ensure_traversable "${1:-.}"
+ensure_private_sources "${1:-.}"

@@ -70,9 +70,6 @@ STAFF_SERVER_CONFIG = {"ServerApp": {"tornado_settings": {"headers": {
 def write_role_configs(base: Path) -> None:
     """Jupyter config read by every user's server (``JUPYTER_CONFIG_PATH`` of the spawner)."""
     base = Path(base)
-    if not base.parent.exists():
-        base.parent.mkdir(parents=True)
-        os.chmod(base.parent, 0o711)
     for role in ("pupil", "staff"):
         d = base / role
         d.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from cartable.i18n import _, gettext_for
 
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 ENV_VAR = "CARTABLE_CONFIG"
+DEFAULT_HOMES = "/home/cartable"
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,15 @@ class SiteConfig(dict):
 
     @property
     def homes_dir(self) -> Path:
-        return self.state_dir / self["spawner"]["homes_dir"]
+        """Where pupils' homes live: ``spawner.homes_dir`` (relative to the state directory unless
+        absolute), else ``/home/cartable`` as root and ``<state_dir>-homes`` otherwise. Never inside
+        the state directory (:mod:`cartable.hub.privacy` refuses it)."""
+        value = self["spawner"]["homes_dir"]
+        if value:
+            return (self.state_dir / value).resolve()
+        if os.geteuid() == 0:
+            return Path(DEFAULT_HOMES)
+        return self.state_dir.with_name(self.state_dir.name + "-homes")
 
 
 def _fill_defaults(schema: dict, value: Any) -> Any:
@@ -206,6 +215,17 @@ def validate(data: Any, text: str = "") -> list[Problem]:
     return problems
 
 
+def _check_layout(cfg: SiteConfig, text: str) -> None:
+    """Problems only visible once paths are absolute: pupils' homes beside the site's state."""
+    state, homes = cfg.state_dir.resolve(), cfg.homes_dir.resolve()
+    if homes == state or state in homes.parents or homes in state.parents:
+        lines = _line_index(text)
+        raise ConfigError(str(cfg.path), [Problem(
+            "spawner.homes_dir", lines.get(("spawner", "homes_dir")) or lines.get(("hub", "state_dir")),
+            _("{homes} and the state directory {state} must not contain each other: pupils' homes get a "
+              "folder of their own, such as /home/cartable"), {"homes": str(homes), "state": str(state)})])
+
+
 def load(path: str | os.PathLike | None = None) -> SiteConfig:
     """Read, validate and complete a ``cartable.yaml``; raise :class:`ConfigError` if it is bad."""
     path = Path(path or os.environ.get(ENV_VAR) or "cartable.yaml").resolve()
@@ -231,6 +251,7 @@ def load(path: str | os.PathLike | None = None) -> SiteConfig:
     state = Path(cfg["hub"]["state_dir"])
     if not state.is_absolute():
         cfg["hub"]["state_dir"] = str((path.parent / state).resolve())
+    _check_layout(cfg, text)
     return cfg
 
 
@@ -244,4 +265,5 @@ def from_dict(data: dict, base: str | os.PathLike = ".") -> SiteConfig:
     state = Path(cfg["hub"]["state_dir"])
     if not state.is_absolute():
         cfg["hub"]["state_dir"] = str((Path(base).resolve() / state).resolve())
+    _check_layout(cfg, yaml.safe_dump(data))
     return cfg

@@ -2,7 +2,12 @@
 # (path in $CARTABLE_CONFIG), turned into settings by cartable.hub.layers.
 import sys
 
-from cartable.hub import config, layers
+from cartable.hub import privacy
+
+# before anything is written: databases, secrets and the exchange are born private
+privacy.private_umask()
+
+from cartable.hub import config, layers  # noqa: E402
 
 try:
     site = config.load()
@@ -13,5 +18,18 @@ except config.ConfigError as error:
 warning = layers.isolation_warning(site)
 if warning:
     print("\n" + "!" * 78 + "\n" + warning + "\n" + "!" * 78 + "\n", file=sys.stderr)
+
+exposed = privacy.exposures(site, isolated=layers.isolated(site))
+if exposed:
+    print(privacy.refusal(exposed), file=sys.stderr)
+    sys.exit(2)
+
+from cartable.hub import network  # noqa: E402
+
+unrestricted = network.apply(site)
+if unrestricted:
+    print("\n" + "!" * 78 + "\n" + unrestricted + "\n" + "!" * 78 + "\n", file=sys.stderr)
+    if site["network"]["isolation"] == "required":
+        sys.exit(2)
 
 layers.apply(c, site)  # noqa: F821 (c is given by JupyterHub)

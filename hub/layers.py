@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from cartable import i18n
-from cartable.hub import roles
+from cartable.hub import privacy, roles
 
 PACKAGE_DIR = Path(__file__).parent
 CHECKOUT = PACKAGE_DIR.parent
@@ -53,6 +53,11 @@ def read_secret(cfg, name: str) -> str:
     return secret_file(cfg, name).read_text().strip()
 
 
+def server_config_dir(cfg) -> Path:
+    """The Jupyter configuration every user's server reads, one folder per role (public: no secret)."""
+    return cfg.state_dir / "server-config"
+
+
 def ports(cfg) -> dict[str, int]:
     """The public port and, next to it, the proxy's API, the hub's own port and the services'."""
     port = cfg["hub"]["port"]
@@ -63,6 +68,10 @@ def ports(cfg) -> dict[str, int]:
 def network(c, cfg):
     p = ports(cfg)
     c.JupyterHub.bind_url = f"http://{cfg['hub']['ip']}:{p['public']}/"
+    if cfg["hub"]["subdomain_host"]:
+        # each user's server on a host name of its own: a pupil's pages never share an origin
+        # with a teacher's (needs a wildcard DNS name and certificate: docs/security.md)
+        c.JupyterHub.subdomain_host = cfg["hub"]["subdomain_host"]
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{p['hub']}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{p['proxy_api']}"
 
@@ -70,8 +79,9 @@ def network(c, cfg):
 def state(c, cfg):
     d = cfg.state_dir
     d.mkdir(parents=True, exist_ok=True)
-    # Pupils' homes live below: others may traverse, never list.
-    os.chmod(d, 0o711)
+    # the lessons' and dashboards' kernel accounts traverse it to their folders; every entry
+    # is private by its own mode (cartable.hub.privacy)
+    os.chmod(d, privacy.STATE_DIR_MODE)
     c.JupyterHub.db_url = cfg.database_url("jupyterhub")
     c.JupyterHub.cookie_secret_file = str(secret_file(cfg, "cookie_secret"))
     c.JupyterHub.pid_file = str(d / "jupyterhub.pid")
@@ -181,7 +191,10 @@ def services(c, cfg):
 def spawner(c, cfg):
     sp = cfg["spawner"]
     c.JupyterHub.spawner_class = "cartable"
-    c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+    # -I: nothing in the user's home or working directory shadows the server's code (see spawner)
+    c.Spawner.cmd = [sys.executable, "-I", "-m", "jupyterhub.singleuser"]
+    # no ~/.jupyter configuration, no lab extension from ~/.local: the site decides what runs
+    c.Spawner.disable_user_config = True
     c.Spawner.default_url = "/lab"
     c.Spawner.mem_limit = sp["mem_limit"]
     c.Spawner.cpu_limit = float(sp["cpu_limit"])
@@ -189,16 +202,23 @@ def spawner(c, cfg):
     c.Spawner.http_timeout = sp["http_timeout"]
     c.CartableSpawner.isolation = sp["isolation"]
     c.CartableSpawner.homes_dir = str(cfg.homes_dir)
+    c.CartableSpawner.config_dir = str(server_config_dir(cfg))
     c.CartableSpawner.unix_prefix = sp["unix_prefix"]
     c.CartableSpawner.pids_limit = sp["pids_limit"]
+    c.CartableSpawner.pupil_group = cfg["network"]["pupil_group"]
     c.CartableSpawner.language = cfg["school"]["language"]
     c.CartableSpawner.pupil_disabled_server_extensions = list(PUPIL_DISABLED_SERVER_EXTENSIONS)
 
 
+def isolated(cfg) -> bool:
+    """Whether each user's server runs under a Unix account of its own."""
+    iso = cfg["spawner"]["isolation"]
+    return iso == "unix" or (iso == "auto" and os.geteuid() == 0)
+
+
 def isolation_warning(cfg) -> str | None:
     """The loud message for a hub whose pupils share one account, or None."""
-    iso = cfg["spawner"]["isolation"]
-    if iso == "none" or (iso == "auto" and os.geteuid() != 0):
+    if not isolated(cfg):
         return i18n.bilingual(i18n._(
             "WARNING: the hub is not running as root, so every pupil's server runs under the same account: "
             "pupils are NOT isolated from each other. Run as root for one Unix account per pupil."))
@@ -277,7 +297,7 @@ def exchange(c, cfg):
         server_env={"CARTABLE_EXCHANGE_URL": exchange_url(cfg), "CARTABLE_TIMEZONE": cfg["school"]["timezone"]})
     from cartable.grading.exchange_client import write_role_configs
 
-    write_role_configs(cfg.homes_dir / ".cartable-config")
+    write_role_configs(server_config_dir(cfg))
 
 
 DASHBOARDS_SERVICE = "cartable-dashboards"
@@ -296,9 +316,33 @@ def dashboards_port(cfg) -> int:
     return ports(cfg)["dashboards"]
 
 
+def through_proxy(cfg, service: str) -> str:
+    """Where users' servers reach a Hub service: through the proxy's public port, the one port of
+    this machine besides the hub's and the exchange's that pupils' code may connect to
+    (cartable.hub.network). With ``hub.subdomain_host`` the proxy routes by host name: callers send
+    the service's host in ``Host`` (:func:`service_host_env`)."""
+    ip = cfg["hub"]["ip"]
+    host = "127.0.0.1" if ip in ("0.0.0.0", "", "127.0.0.1") else ("[::1]" if ip == "::" else ip)
+    return f"http://{host}:{ports(cfg)['public']}/services/{service}/"
+
+
+def service_host_env(cfg, env: str, service: str) -> dict[str, str]:
+    """``{env: host}`` of ``service`` when servers have host names of their own, else ``{}``."""
+    sub = cfg["hub"]["subdomain_host"]
+    if not sub:
+        return {}
+    from urllib.parse import urlparse
+
+    from jupyterhub.utils import subdomain_hook_idna  # JupyterHub's default JupyterHub.subdomain_hook
+
+    parsed = urlparse(sub)
+    domain = subdomain_hook_idna(service, parsed.hostname, kind="service")
+    return {env: domain + (f":{parsed.port}" if parsed.port else "")}
+
+
 def dashboards_url(cfg) -> str:
-    """Where pupils' and teachers' servers reach the dashboards service (loopback, like the lessons)."""
-    return f"http://127.0.0.1:{dashboards_port(cfg)}/services/{DASHBOARDS_SERVICE}/"
+    """Where pupils' and teachers' servers reach the dashboards service."""
+    return through_proxy(cfg, DASHBOARDS_SERVICE)
 
 
 def dashboards(c, cfg):
@@ -322,7 +366,9 @@ def dashboards(c, cfg):
         "display": False,
     }, [service_users_role("cartable-dashboards-user", DASHBOARDS_SERVICE,
                            "Open the grading dashboards (what one sees there is decided by one's groups)")],
-        server_scopes=DASHBOARDS_SERVER_SCOPES, server_env={"CARTABLE_DASHBOARDS_URL": dashboards_url(cfg)})
+        server_scopes=DASHBOARDS_SERVER_SCOPES, server_env={"CARTABLE_DASHBOARDS_URL": dashboards_url(cfg),
+                                                           **service_host_env(cfg, "CARTABLE_DASHBOARDS_HOST",
+                                                                              DASHBOARDS_SERVICE)})
 
 
 LESSONS_SERVICE = "cartable-lessons"
@@ -335,8 +381,8 @@ def lessons_port(cfg) -> int:
 
 
 def lessons_url(cfg) -> str:
-    """Where pupils' and teachers' servers reach the lessons service (loopback, like the exchange)."""
-    return f"http://127.0.0.1:{lessons_port(cfg)}/services/{LESSONS_SERVICE}/"
+    """Where pupils' and teachers' servers reach the lessons service."""
+    return through_proxy(cfg, LESSONS_SERVICE)
 
 
 def _ensure_system_account(name: str, comment: str = "Cartable lessons' kernels") -> str:
@@ -393,7 +439,8 @@ def lessons(c, cfg):
         service_users_role("cartable-lessons-user", LESSONS_SERVICE,
                            "Open lessons (which ones is decided from one's classes and courses)")],
         server_scopes=[f"access:services!service={LESSONS_SERVICE}"],
-        server_env={"CARTABLE_LESSONS_URL": lessons_url(cfg)})
+        server_env={"CARTABLE_LESSONS_URL": lessons_url(cfg),
+                    **service_host_env(cfg, "CARTABLE_LESSONS_HOST", LESSONS_SERVICE)})
 
 
 LAYERS = (network, state, proxy, lifecycle, authentication, rbac, services, spawner, templates, exchange, dashboards,

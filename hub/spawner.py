@@ -14,9 +14,10 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
+from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Bool, Enum, Integer, List, Unicode, default
 
 from cartable.hub.limits import Cgroups, Limits
@@ -24,6 +25,25 @@ from cartable.hub.limits import Cgroups, Limits
 from cartable.hub.roles import ROLE_GROUP
 
 GROUP = "cartable-users"
+RUNTIME_BASE = "/run/cartable"
+PRIVATE_UMASK = 0o077
+PR_SET_NO_NEW_PRIVS = 38
+
+
+def _no_new_privileges() -> None:
+    """No setuid or setgid program may raise what the server's processes are allowed."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def ensure_group(name: str) -> int:
+    """The gid of the system group ``name``, made with ``groupadd --system`` if missing."""
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        subprocess.run(["groupadd", "--system", name], capture_output=True)
+        return grp.getgrnam(name).gr_gid
 
 
 def running_as_root() -> bool:
@@ -36,7 +56,9 @@ class CartableSpawner(LocalProcessSpawner):
     isolation = Enum(["auto", "unix", "none"], "auto", config=True,
                      help="unix: one Unix account per user (needs root); none: every server runs as the hub's account, "
                           "with no isolation between pupils; auto: unix when the hub runs as root.")
-    homes_dir = Unicode(config=True, help="Directory holding one home directory per user.")
+    homes_dir = Unicode(config=True, help="Directory holding one home directory per user, and nothing else.")
+    config_dir = Unicode(config=True, help="Directory of the Jupyter configuration users' servers read, one "
+                                           "sub-directory per role (pupil, staff); readable by all, holds no secret.")
     unix_prefix = Unicode("cb-", config=True, help="Prefix of the Unix account names made for users.")
     pids_limit = Integer(512, config=True, help="Most processes and threads a user's server and kernels may have.")
     apply_limits = Bool(True, config=True,
@@ -64,6 +86,16 @@ class CartableSpawner(LocalProcessSpawner):
     @default("homes_dir")
     def _homes_default(self):
         return "/home/cartable"
+
+    pupil_group = Unicode("cartable-pupils", config=True,
+                          help="Unix group the servers and kernels of this site's pupils run as; the network "
+                               "rules of the site apply to it (one group per site on a machine).")
+
+    @default("cmd")
+    def _cmd_default(self):
+        # -I: no home directory or working directory on sys.path, no user site-packages, no
+        # PYTHON* variables: no file of the user's can shadow the server's own code
+        return [sys.executable, "-I", "-m", "jupyterhub.singleuser"]
 
     @property
     def isolated(self) -> bool:
@@ -113,7 +145,10 @@ class CartableSpawner(LocalProcessSpawner):
         args = super().get_args()
         # No calls from the server to the outside: no extension store, no update check.
         args += ["--LabApp.extension_manager=readonly",
-                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                 # kernels talk to their server over Unix sockets in the private runtime folder:
+                 # no kernel port on loopback for another account to reach
+                 "--KernelManager.transport=ipc"]
         # « Mon cartable »: the panel's server extension (its lab extension is installed with Cartable)
         args.extend(f"--ServerApp.jpserver_extensions={ext}=True" for ext in self.server_extensions)
         if self.is_pupil:
@@ -125,19 +160,30 @@ class CartableSpawner(LocalProcessSpawner):
     def get_env(self):
         env = super().get_env()
         env["JUPYTER_CONFIG_PATH"] = str(self.role_config_dir())
+        entry = pwd.getpwnam(self.unix_name) if self.isolated else None
+        env["JUPYTER_RUNTIME_DIR"] = self.runtime_dir(entry)
+        # no ~/.local site-packages in the server (its kernels are the user's own business)
+        env["PYTHONNOUSERSITE"] = "1"
         return env
+
+    @default("config_dir")
+    def _config_dir_default(self):
+        return str(Path(self.homes_dir).with_name(Path(self.homes_dir).name + "-config"))
 
     def role_config_dir(self) -> Path:
         """A directory of Jupyter config for this user's role: which lab plugins load."""
         role = "pupil" if self.is_pupil else "staff"
-        d = Path(self.homes_dir) / ".cartable-config" / role
+        base = Path(self.config_dir)
+        d = base / role
         disabled = self.lab_disabled_for_pupils if self.is_pupil else self.lab_disabled_for_all
         page_config = d / "labconfig" / "page_config.json"
         page_config.parent.mkdir(parents=True, exist_ok=True)
-        page_config.write_text(json.dumps({"disabledExtensions": {p: True for p in disabled}}, indent=1))
-        for path in (Path(self.homes_dir) / ".cartable-config", d, page_config.parent):
+        tmp = page_config.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"disabledExtensions": {p: True for p in disabled}}, indent=1))
+        os.chmod(tmp, 0o644)
+        tmp.replace(page_config)
+        for path in (base, d, page_config.parent):
             os.chmod(path, 0o755)
-        os.chmod(page_config, 0o644)
         return d
 
     def seed_lab_settings(self, uid: int | None = None, gid: int | None = None) -> None:
@@ -196,20 +242,48 @@ class CartableSpawner(LocalProcessSpawner):
     def make_preexec_fn(self, name):
         procs = list(self._cgroup_procs)
         if self.isolated:
-            become_user = set_user_setuid(self.unix_name)
+            entry = pwd.getpwnam(self.unix_name)
+            # a pupil's server and kernels run with the site's pupil group as their group: the
+            # network rules (cartable.hub.network) apply to every socket they open
+            gid = self.pupil_gid() if self.is_pupil else entry.pw_gid
+            uid, home = entry.pw_uid, entry.pw_dir
 
             def preexec():
                 Cgroups.join(procs)
-                become_user()
+                os.umask(PRIVATE_UMASK)
+                os.setgid(gid)
+                os.setgroups([gid])
+                os.setuid(uid)
+                _no_new_privileges()
+                os.chdir(home)
 
             return preexec
         home = self.home
 
         def preexec():
             Cgroups.join(procs)
+            os.umask(PRIVATE_UMASK)
             os.chdir(home)
 
         return preexec
+
+    def pupil_gid(self) -> int:
+        """The gid of the site's pupil group (:attr:`pupil_group`), made if missing."""
+        return ensure_group(self.pupil_group)
+
+    def runtime_dir(self, entry: pwd.struct_passwd | None = None) -> str:
+        """A short private folder for the server's runtime files and its kernels' sockets
+        (a Unix socket's path must stay under 108 bytes)."""
+        if not running_as_root() or entry is None:
+            return str(Path(self.home) / ".local" / "share" / "jupyter" / "runtime")
+        base = Path(RUNTIME_BASE)
+        base.mkdir(parents=True, exist_ok=True)
+        os.chmod(base, 0o711)
+        d = base / str(entry.pw_uid)
+        d.mkdir(exist_ok=True)
+        os.lchown(d, entry.pw_uid, entry.pw_gid)
+        os.chmod(d, 0o700)
+        return str(d)
 
     def user_env(self, env):
         env["USER"] = self.unix_name if self.isolated else self.user.name

@@ -4,6 +4,7 @@ client that uses it as a browser does (login form, cookies, XSRF, websockets).""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -95,6 +96,15 @@ def _remove_with_accounts(d: Path) -> None:
     shutil.rmtree(d, True)
 
 
+def _remove_site_network(group: str) -> None:
+    """The nftables table and the pupil group a test hub made."""
+    from cartable.hub import network
+
+    if os.geteuid() == 0:
+        network.remove(group)
+        subprocess.run(["groupdel", group], capture_output=True)
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
     deadline = time.monotonic() + timeout
     last = None
@@ -129,12 +139,17 @@ class Hub:
         self.port = free_port_block(7)  # public, proxy API, hub, exchange, (+4 spare), dashboards, lessons
         self.url = f"http://127.0.0.1:{self.port}"
         self.state = outside_dir("state")
+        self.homes = outside_dir("homes")
+        # a pupil group of its own: the network rules of one test hub never meet another's pupils
+        self.pupil_group = f"cbp-{self.port}"
+        atexit.register(_remove_site_network, self.pupil_group)
         data = {
             "school": {"name": "Lycée Test", "code": school_code, "timezone": "Africa/Casablanca"},
             "hub": {"port": self.port, "state_dir": str(self.state), "database_url": database_url,
                     "cleanup_servers_on_stop": True},
             "auth": {"admins": ["admin"], "local": {"force_password_change": False}},
-            "spawner": {"idle_timeout": 0, "start_timeout": 120},
+            "spawner": {"idle_timeout": 0, "start_timeout": 120, "homes_dir": str(self.homes)},
+            "network": {"pupil_group": self.pupil_group},
         }
         for section, values in (settings or {}).items():
             data.setdefault(section, {}).update(values)

@@ -84,8 +84,12 @@ def _service(url: str | None, token: str | None):
                         "$JUPYTERHUB_API_TOKEN), or give --url and --token.")), err=True)
         sys.exit(2)
 
+    headers = {"Authorization": f"token {token}"}
+    if os.environ.get("CARTABLE_LESSONS_HOST"):  # servers on host names of their own: the proxy routes by host
+        headers["Host"] = os.environ["CARTABLE_LESSONS_HOST"]
+
     def call(method, path, **kw):
-        return requests.request(method, url + path, headers={"Authorization": f"token {token}"}, timeout=300, **kw)
+        return requests.request(method, url + path, headers=headers, timeout=300, **kw)
 
     return call
 

@@ -39,10 +39,11 @@ def _service(env: str) -> tuple[str, str] | None:
     return url, urlparse(url).path
 
 
-def _get(base: str, path: str):
-    r = requests.get(urljoin(base, path), timeout=TIMEOUT,
-                     headers={"Authorization": f"token {os.environ['JUPYTERHUB_API_TOKEN']}",
-                              "Accept": "application/json"}, allow_redirects=False)
+def _get(base: str, path: str, host_env: str):
+    headers = {"Authorization": f"token {os.environ['JUPYTERHUB_API_TOKEN']}", "Accept": "application/json"}
+    if os.environ.get(host_env):  # servers on host names of their own: the proxy routes by host
+        headers["Host"] = os.environ[host_env]
+    r = requests.get(urljoin(base, path), timeout=TIMEOUT, headers=headers, allow_redirects=False)
     r.raise_for_status()
     return r.json()
 
@@ -73,7 +74,7 @@ def lessons(lang: str) -> dict:
         return {"available": False, "index_url": None, "items": []}
     base, prefix = svc
     try:
-        found = _get(base, "api/lessons")
+        found = _get(base, "api/lessons", "CARTABLE_LESSONS_HOST")
         if not isinstance(found, list):
             raise ValueError("not a list")
     except (requests.RequestException, ValueError) as e:
@@ -108,7 +109,7 @@ def dashboards(lang: str) -> dict:
         return {"available": False, "index_url": None, "items": []}
     base, prefix = svc
     try:
-        found = _get(base, "api/dashboards")
+        found = _get(base, "api/dashboards", "CARTABLE_DASHBOARDS_HOST")
         listed = found.get("dashboards") if isinstance(found, dict) else None
         if not isinstance(listed, list):
             raise ValueError("no list of dashboards")

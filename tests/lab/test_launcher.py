@@ -37,8 +37,8 @@ def test_layer_gives_servers_the_dashboards_url_and_what_their_token_needs(tmp_p
     layers.dashboards(c, cfg)
     layers.lessons(c, cfg)
     env = c.Spawner.environment.get_value({})
-    assert env["CARTABLE_DASHBOARDS_URL"] == "http://127.0.0.1:9005/services/cartable-dashboards/"
-    assert env["CARTABLE_LESSONS_URL"] == "http://127.0.0.1:9006/services/cartable-lessons/"
+    assert env["CARTABLE_DASHBOARDS_URL"] == "http://127.0.0.1:9000/services/cartable-dashboards/"
+    assert env["CARTABLE_LESSONS_URL"] == "http://127.0.0.1:9000/services/cartable-lessons/"
     scopes = c.Spawner.server_token_scopes
     assert "access:services!service=cartable-dashboards" in scopes
     # the groups and role scope the service decides from (the Hub keeps only those the owner holds)

@@ -261,7 +261,7 @@ def test_layer_registers_the_service_with_its_roles(tmp_path):
     assert "role:pupil" in roles["cartable-lessons-user"]["groups"]
     assert set(roles["cartable-lessons-service"]["scopes"]) == {"read:users", "list:groups", "read:groups"}
     assert "access:services!service=cartable-lessons" in c.Spawner.server_token_scopes
-    assert c.Spawner.environment.get_value({})["CARTABLE_LESSONS_URL"] == "http://127.0.0.1:9006/services/cartable-lessons/"
+    assert c.Spawner.environment.get_value({})["CARTABLE_LESSONS_URL"] == "http://127.0.0.1:9000/services/cartable-lessons/"
     assert layers.lessons in layers.LAYERS
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +39,7 @@ def test_minimal_file_gets_every_default(tmp_path):
     assert cfg.state_dir == (tmp_path / ".cartable").resolve()
     assert cfg.database_url() == f"sqlite:///{tmp_path.resolve()}/.cartable/cartable.sqlite"
     assert cfg.database_url("jupyterhub").endswith("/.cartable/jupyterhub.sqlite")
-    assert cfg.homes_dir == cfg.state_dir / "homes"
+    assert cfg.homes_dir == (Path("/home/cartable") if os.geteuid() == 0 else cfg.state_dir.with_name(".cartable-homes"))
 
 
 def test_shared_postgresql_url(tmp_path):

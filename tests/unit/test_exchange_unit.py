@@ -36,7 +36,7 @@ def test_exchange_layer_registers_service_scopes_and_role_configs(tmp_path):
     c.Spawner.environment = c.Spawner.environment.get_value({}) if hasattr(c.Spawner.environment, "get_value") \
         else c.Spawner.environment
     assert c.Spawner.environment["CARTABLE_EXCHANGE_URL"] == "http://127.0.0.1:9003/services/cartable-exchange/"
-    base = cfg.homes_dir / ".cartable-config"
+    base = layers.server_config_dir(cfg)
     staff = json.loads((base / "staff" / "jupyter_server_config.json").read_text())
     assert "frame-ancestors 'self'" in staff["ServerApp"]["tornado_settings"]["headers"]["Content-Security-Policy"]
     assert not (base / "pupil" / "jupyter_server_config.json").exists()

@@ -80,11 +80,15 @@ def test_spawner_settings(tmp_path):
     c = Config()
     layers.spawner(c, site(tmp_path, spawner={"mem_limit": "512M", "isolation": "none", "start_timeout": 90}))
     assert c.JupyterHub.spawner_class == "cartable"
-    assert c.Spawner.cmd == [sys.executable, "-m", "jupyterhub.singleuser"]
+    assert c.Spawner.cmd == [sys.executable, "-I", "-m", "jupyterhub.singleuser"]
+    assert c.Spawner.disable_user_config is True
     assert c.Spawner.mem_limit == "512M"
     assert c.Spawner.start_timeout == 90
     assert c.CartableSpawner.isolation == "none"
-    assert c.CartableSpawner.homes_dir == str(tmp_path / "state" / "homes")
+    # homes away from the state directory: as root /home/cartable, else beside it
+    assert c.CartableSpawner.homes_dir in ("/home/cartable", str(tmp_path / "state-homes"))
+    assert c.CartableSpawner.config_dir == str(tmp_path / "state" / "server-config")
+    assert c.CartableSpawner.pupil_group == "cartable-pupils"
     assert "nbgrader.server_extensions.formgrader" in c.CartableSpawner.pupil_disabled_server_extensions
 
 
