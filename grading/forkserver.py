@@ -73,6 +73,8 @@ def _recv_frame(sock: socket.socket):
 
 def _preload():
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # no entry for the working directory: it is the pupil's, imports must not look there first
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     import importlib
 
     for name in PRELOAD:
@@ -186,7 +188,9 @@ def _child(conn: socket.socket, key: bytes, req: dict, shared_scratch: Path, sup
     os.environ.clear()
     os.environ.update({"HOME": str(scratch), "LANG": "C.UTF-8", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                        "PATH": "/usr/bin:/bin", "TMPDIR": str(scratch)})
-    sys.path[:0] = [str(scratch)]
+    # the support files after the standard library and site-packages, the working directory last
+    sys.path += [str(scratch / sandbox.SUPPORT_DIR), str(scratch)]
+    supervisor.state.path[:] = sys.path  # what every test cell starts from
     send({"type": "sandbox", "isolated": report.isolated, "uid": report.uid, "applied": report.applied,
           "missing": report.missing, "scratch": None if report.isolated else str(scratch)})
     # One process per notebook, forked from this sandboxed one (the sandbox is set up once per
