@@ -20,6 +20,8 @@ ensure_programs() {
   need redis-server redis-server
   # Browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
   need chromium chromium
+  # The grading sandbox's seccomp filter is compiled by libseccomp (pyseccomp loads it).
+  ls /usr/lib/*/libseccomp.so.2 >/dev/null 2>&1 || ls /lib/*/libseccomp.so.2 >/dev/null 2>&1 || missing+=(libseccomp2)
 }
 
 ensure_installed() {
