@@ -29,7 +29,7 @@ import ctypes.util
 import os
 import resource
 import signal
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -63,6 +63,18 @@ class Limits:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def clamped(self, maxima: dict | None = None) -> tuple["Limits", dict]:
+        """These limits, none above ``maxima`` (the site's ``grading.max_limits``, else
+        :data:`MAX_LIMITS`), and what was lowered: ``{key: [asked, used]}``."""
+        maxima = {**MAX_LIMITS, **(maxima or {})}
+        lowered = {k: [v, maxima[k]] for k, v in asdict(self).items() if k in maxima and not v <= maxima[k]}
+        return replace(self, **{k: used for k, (_, used) in lowered.items()}), lowered
+
+
+# The defaults of ``grading.max_limits`` in hub/schema.yaml (a test keeps them equal).
+MAX_LIMITS = {"cell_seconds": 120, "notebook_seconds": 600, "cpu_seconds": 300, "memory_mb": 2048,
+              "processes": 64, "open_files": 256, "disk_mb": 256, "output_kb": 2048}
 
 
 @dataclass
