@@ -94,20 +94,24 @@ def serve(fd: int, pid: int, names: dict[int, str]) -> tuple[int, list[str]]:
     """Answer EPERM to every refused call of the notebook's process ``pid`` until it ends;
     return its wait status and the names of the calls refused."""
     refused: list[str] = []
+    ended = os.pidfd_open(pid)  # readable once the process has ended
     poller = select.poll()
     poller.register(fd, select.POLLIN)
+    poller.register(ended, select.POLLIN)
     try:
         while True:
-            for _fd, events in poller.poll(500):
+            for which, events in poller.poll():
+                if which == ended:
+                    return os.waitpid(pid, 0)[1], refused
                 if events & select.POLLIN:
                     name = _answer(fd, names)
                     if name and len(refused) < 50:
                         refused.append(name)
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return status, refused
+                elif events & (select.POLLHUP | select.POLLERR):
+                    poller.unregister(fd)  # no process left under the filter
     finally:
         os.close(fd)
+        os.close(ended)
 
 
 def _answer(fd: int, names: dict[int, str]) -> str | None:
