@@ -22,6 +22,8 @@ ensure_programs() {
   need chromium chromium
   # The hub limits what pupils' code may connect to with an nftables table of its own.
   need nft nftables
+  # The grading sandbox's seccomp filter is compiled by libseccomp (pyseccomp loads it).
+  ls /usr/lib/*/libseccomp.so.2 >/dev/null 2>&1 || ls /lib/*/libseccomp.so.2 >/dev/null 2>&1 || missing+=(libseccomp2)
 }
 
 ensure_installed() {

@@ -42,6 +42,7 @@ from nbformat.validator import ValidationError
 from cartable.grading.forkserver import Execution, ForkServer
 from cartable.grading.grades import late_penalty, penalty_percent
 from cartable.grading.sandbox import Limits, isolation_available
+from cartable.i18n import _, bilingual
 
 log = logging.getLogger("cartable.grading")
 
@@ -87,6 +88,29 @@ def _message(fr: str, en: str, **kw) -> str:
     return (fr + " / " + en).format(**kw)
 
 
+def clamp_limits(limits: Limits, maxima: dict | None) -> tuple[Limits, dict]:
+    """``limits`` lowered to the site's maxima (:meth:`Limits.clamped`), each lowering logged."""
+    limits, lowered = limits.clamped(maxima)
+    for key, (asked, used) in lowered.items():
+        log.warning(bilingual(_("The grading limit {key} = {asked} is above the site's maximum: {used} is used."),
+                              key=key, asked=asked, used=used))
+    return limits, lowered
+
+
+def site_max_limits() -> dict | None:
+    """The site's ``grading.max_limits`` where this process knows its ``cartable.yaml``
+    (``$CARTABLE_CONFIG``: the services, the Celery workers); else None, the defaults."""
+    if not os.environ.get("CARTABLE_CONFIG"):
+        return None
+    from cartable.hub import config
+
+    try:
+        return config.load()["grading"]["max_limits"]
+    except (config.ConfigError, OSError) as e:
+        log.warning("grading limits: the defaults apply, the site's configuration cannot be read: %s", e)
+        return None
+
+
 class Autograder:
     """Grades the submissions of one course folder (an nbgrader course directory).
 
@@ -96,14 +120,14 @@ class Autograder:
 
     def __init__(self, course_dir: str | Path, course_id: str, db_url: str | None = None, *,
                  limits: Limits | None = None, workers: int | None = None, forkserver: ForkServer | None = None,
-                 hidden: Iterable[str] = ()):
+                 hidden: Iterable[str] = (), max_limits: dict | None = None):
         from cartable.grading.courses import course_gradebook_url, venv_on_path
 
         venv_on_path()  # nbgrader runs ``alembic`` by name
         self.root = Path(course_dir).resolve()
         self.course_id = course_id
         self.db_url = db_url or course_gradebook_url(self.root)
-        self.limits = limits or Limits()
+        self.limits, self.lowered = clamp_limits(limits or Limits(), max_limits)
         # two more than the cores: while a job waits for its sandbox, another prepares or saves
         self.workers = workers or max(1, os.cpu_count() or 1) + 2
         self._own_forkserver = forkserver is None
@@ -198,6 +222,9 @@ class Autograder:
             executions = {name: (ex, seconds) for name, ex in ran.items()}
             with self.db_lock:
                 self._save(assignment, student, prepared, executions, job)
+            clamped = job.sandbox.setdefault("clamped", {})  # what a remote sandbox lowered further
+            for key, (asked, used) in self.lowered.items():
+                clamped[key] = [asked, clamped.get(key, [None, used])[1]]
         except Exception as e:  # noqa: BLE001 - one submission's failure never stops the batch
             log.exception("grading %s/%s failed", student, assignment)
             job.error = f"{type(e).__name__}: {e}"

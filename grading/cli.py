@@ -224,7 +224,7 @@ def autograde(course, name, students, workers, backend, cell_timeout, as_json):
     """Autograde the collected submissions of NAME, each in a sandbox; report scores and tampering."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from cartable.grading.autograde import Autograder, grade_with_celery
+    from cartable.grading.autograde import Autograder, grade_with_celery, site_max_limits
     from cartable.grading.sandbox import Limits, isolation_available
 
     d = course_dir(course)
@@ -238,7 +238,11 @@ def autograde(course, name, students, workers, backend, cell_timeout, as_json):
     if remote is None and not isolation_available():
         click.echo(bilingual(_("Warning: not running as root, so submissions run without their own account, "
                                "network isolation or hidden folders; only the resource limits apply.")), err=True)
-    grader = Autograder(d, course, limits=limits, workers=workers, forkserver=remote)
+    grader = Autograder(d, course, limits=limits, workers=workers, forkserver=remote, max_limits=site_max_limits())
+    for key, (asked, used) in grader.lowered.items():
+        click.echo(bilingual(_("The grading limit {key} = {asked} is above the site's maximum: {used} is used."),
+                             key=key, asked=asked, used=used), err=True)
+    limits = grader.limits
     todo = list(students) or grader.submissions(name)
     if not todo:
         raise click.ClickException(bilingual(_("No collected submission of {name}: run `cartable course collect "

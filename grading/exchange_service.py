@@ -83,14 +83,18 @@ class App:
     """What the handlers share."""
 
     def __init__(self, db: Database, root: Path, timezone: str = "UTC", quota: Quota | None = None, hub_auth=None,
-                 practice_workers: int = 1):
+                 practice_workers: int = 1, max_limits: dict | None = None, hidden: tuple[str, ...] = ()):
         from concurrent.futures import ThreadPoolExecutor
 
         from cartable.grading.practice import Practice
 
         self.db = db
         self.store = Store(root, db, quota)
-        self.practice = Practice(Path(root) / "practice")
+        # what no submission's code may see (the store, the site's state and homes) and the most
+        # a teacher's grading may ask (cartable.yaml: grading.max_limits)
+        self.hidden = [str(self.store.root), *map(str, hidden), "/home", "/srv", "/root"]
+        self.max_limits = max_limits
+        self.practice = Practice(Path(root) / "practice", hidden=self.hidden, max_limits=max_limits)
         self.practice_pool = ThreadPoolExecutor(practice_workers, thread_name_prefix="practice")
         self.sandbox_pool = ThreadPoolExecutor(max(1, os.cpu_count() or 1), thread_name_prefix="sandbox")
         self.registry = CourseRegistry(db)
@@ -516,6 +520,10 @@ class SandboxHandler(BaseHandler):
 
     async def post(self):
         import base64
+        from dataclasses import asdict
+
+        from cartable.grading.autograde import clamp_limits
+        from cartable.grading.sandbox import Limits
 
         try:
             req = json.loads(self.request.body)
@@ -523,21 +531,21 @@ class SandboxHandler(BaseHandler):
             cells = [{"index": int(c["index"]), "kind": str(c["kind"]), "source": str(c["source"])}
                      for c in req["cells"]]
             files = {str(k): base64.b64decode(v) for k, v in (req.get("files") or {}).items()}
-            limits = {k: v for k, v in (req.get("limits") or {}).items()
-                      if k in ("cell_seconds", "notebook_seconds", "cpu_seconds", "memory_mb", "processes",
-                               "open_files", "disk_mb", "output_kb") and isinstance(v, (int, float))}
-        except (ValueError, KeyError, TypeError):
+            kinds = {k: type(v) for k, v in asdict(Limits()).items()}  # int or float
+            limits = {k: kinds[k](v) for k, v in (req.get("limits") or {}).items()
+                      if k in kinds and isinstance(v, (int, float))}
+        except (ValueError, KeyError, TypeError, OverflowError):
             raise Refused(400, "bad-request", _("The grading request is not valid JSON with cells.")) from None
         self.require_teacher(course)
         if any(c["kind"] not in ("pupil", "trusted", "test") for c in cells):
             raise Refused(400, "bad-request", _("The grading request is not valid JSON with cells."))
+        lim, lowered = clamp_limits(Limits(**limits), self.app.max_limits)
         fs = self.app.practice.forkserver
-        hidden = [str(self.app.store.root), "/home", "/srv", "/root"]
         loop = ioloop.IOLoop.current()
-        ex = await loop.run_in_executor(self.app.sandbox_pool, lambda: fs().run(cells, limits, files, hidden))
-        from dataclasses import asdict
-
+        ex = await loop.run_in_executor(self.app.sandbox_pool,
+                                        lambda: fs().run(cells, lim.as_dict(), files, self.app.hidden))
         out = asdict(ex)
+        out["sandbox"]["clamped"] = lowered
         out["cells"] = {str(k): v for k, v in ex.cells.items()}
         self.send_json(out)
 
@@ -1031,7 +1039,8 @@ def main(argv=None):
     quota = Quota(max_bytes=int(ex["max_mb"] * 2**20), max_files=ex["max_files"], max_notebooks=ex["max_notebooks"])
     db = Database(cfg.database_url("cartable"))
     hub_auth = HubAuth(cache_max_age=120)
-    app = App(db, cfg.state_dir / "exchange", cfg["school"]["timezone"], quota, hub_auth)
+    app = App(db, cfg.state_dir / "exchange", cfg["school"]["timezone"], quota, hub_auth,
+              max_limits=cfg["grading"]["max_limits"], hidden=(str(cfg.state_dir), str(cfg.homes_dir)))
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", f"http://127.0.0.1:{args.port or 8003}"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/cartable-exchange/")
     server = HTTPServer(make_app(app, prefix), max_body_size=10 * 2**30, max_buffer_size=64 * 2**20,

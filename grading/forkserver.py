@@ -73,6 +73,8 @@ def _recv_frame(sock: socket.socket):
 
 def _preload():
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # no entry for the working directory: it is the pupil's, imports must not look there first
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     import importlib
 
     for name in PRELOAD:
@@ -102,11 +104,13 @@ def _preload():
     # each cell runs in a thread of its own: a small stack leaves room under the memory limit
     threading.stack_size(4 * 1024 * 1024)
     state = runner.TrustedState()
-    return shell, state, runner.Supervisor(shell, state, {})
+    from cartable.grading import seccomp
+
+    return shell, state, runner.Supervisor(shell, state, {}), seccomp.Filter() if seccomp.available() else None
 
 
 def serve(path: str) -> None:
-    shell, state, supervisor = _preload()
+    shell, state, supervisor, procfilter = _preload()
     import gc
 
     gc.collect()
@@ -145,15 +149,15 @@ def serve(path: str) -> None:
             server.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             try:
-                _child(conn, key, req, scratch, supervisor)
+                _child(conn, key, req, scratch, supervisor, procfilter)
             finally:
                 os._exit(0)
         conn.close()
 
 
-def _child(conn: socket.socket, key: bytes, req: dict, shared_scratch: Path, supervisor) -> None:
-    """The sandboxed process of one notebook: its frames go straight to the client, signed."""
-    from cartable.grading import runner, sandbox
+def _child(conn: socket.socket, key: bytes, req: dict, shared_scratch: Path, supervisor, procfilter) -> None:
+    """The sandboxed process of one submission: its frames go straight to the client, signed."""
+    from cartable.grading import runner, sandbox, seccomp
 
     limits = sandbox.Limits(**req.get("limits", {}))
     w = conn.detach()
@@ -183,29 +187,45 @@ def _child(conn: socket.socket, key: bytes, req: dict, shared_scratch: Path, sup
     except Exception as e:  # noqa: BLE001 - no sandbox, no grading
         send({"type": "sandbox-failed", "error": f"{type(e).__name__}: {e}"})
         return
+    (report.applied if procfilter else report.missing).append("no-new-process")
     os.environ.clear()
     os.environ.update({"HOME": str(scratch), "LANG": "C.UTF-8", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                        "PATH": "/usr/bin:/bin", "TMPDIR": str(scratch)})
-    sys.path[:0] = [str(scratch)]
+    # the support files after the standard library and site-packages, the working directory last
+    sys.path += [str(scratch / sandbox.SUPPORT_DIR), str(scratch)]
+    supervisor.state.path[:] = sys.path  # what every test cell starts from
     send({"type": "sandbox", "isolated": report.isolated, "uid": report.uid, "applied": report.applied,
           "missing": report.missing, "scratch": None if report.isolated else str(scratch)})
     # One process per notebook, forked from this sandboxed one (the sandbox is set up once per
-    # submission); this process runs none of the pupil's code and waits for each in turn.
+    # submission); this process runs none of the pupil's code: it answers the notebook's refused
+    # system calls (:mod:`.seccomp`) and waits for each notebook in turn.
     for nb in req["notebooks"]:
         name = nb["name"]
+        here, there = socket.socketpair()
         pid = os.fork()
         if pid == 0:
             sandbox.die_with_parent()
+            here.close()
 
             def send_nb(msg: dict, _name=name) -> None:
                 msg["notebook"] = _name
                 send(msg)
 
             send_nb({"type": "pid", "pid": os.getpid()})
+            if procfilter:
+                try:
+                    procfilter.load(there)
+                except Exception as e:  # noqa: BLE001 - no filter, no pupil code
+                    send({"type": "sandbox-failed", "error": f"seccomp: {type(e).__name__}: {e}"})
+                    os._exit(1)
+            there.close()
             runner.run(list(nb["cells"]), send_nb, limits.as_dict(), supervisor.state, supervisor)
             os._exit(0)
-        _, status = os.waitpid(pid, 0)
-        send({"type": "notebook-end", "notebook": name, "status": _describe(status)})
+        there.close()
+        fd = seccomp.receive(here) if procfilter else None
+        here.close()
+        status, refused = seccomp.serve(fd, pid, procfilter.names) if fd is not None else (os.waitpid(pid, 0)[1], [])
+        send({"type": "notebook-end", "notebook": name, "status": _describe(status), "refused": refused})
     send({"type": "all-done"})
 
 
@@ -355,6 +375,8 @@ class ForkServer:
                     ex.completed = True
                 elif kind == "notebook-end":
                     ex.status = msg.get("status", "")
+                    ex.tampering += [f"process refused by the kernel: {r}" for r in msg.get("refused", [])
+                                     if isinstance(r, str)]
                     current, ex = None, None
                     cell_deadline = end = time.monotonic() + 30
                 elif kind == "all-done":

@@ -33,8 +33,9 @@ log = logging.getLogger("cartable.practice")
 class Practice:
     """The practice assignments of one exchange, and the grader that serves them."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, hidden: list[str] = (), max_limits: dict | None = None):
         self.root = Path(root)
+        self.hidden, self.max_limits = list(hidden), max_limits
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o700)
         self._graders: dict[tuple[str, str], object] = {}
@@ -104,7 +105,7 @@ class Practice:
             key = (course, assignment)
             if key not in self._graders:
                 self._graders[key] = Autograder(self.folder(course, assignment), course, workers=1,
-                                                forkserver=fs)
+                                                forkserver=fs, hidden=self.hidden, max_limits=self.max_limits)
             return self._graders[key]
 
     def result_path(self, course: str, assignment: str, submission_id: str) -> Path:

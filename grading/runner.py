@@ -20,7 +20,9 @@ and compiles the test cell so that it cannot be fooled by the pupil's objects: b
 looked up in a trusted table whatever the pupil rebound, every comparison (``==``, ``<``,
 ``in`` …) and every truth test (``assert``, ``if``, ``not``) only accepts plain data (numbers,
 strings, containers of them, numpy arrays of numbers, types), so an object that "equals
-everything" fails the test.
+everything" fails the test. A test cell runs in a namespace of the tests' own (the pupil's
+names, under what earlier test cells bound): what a hidden test defines (an expected value, a
+helper) never reaches the pupil's namespace, so no later pupil cell can print it.
 
 An audit hook (it cannot be removed) refuses, in any thread running pupil code, the ways into
 the supervisor's memory: ``gc`` object walks, ``sys._current_frames``, tracing and profiling,
@@ -494,6 +496,8 @@ class Supervisor:
         self._tests: set[int] = set()
         self.tampering: list[str] = []
         self.graveyard: list = []  # pupil objects are never freed by the supervisor's thread
+        self.test_ns: dict = {}  # where test cells run, out of the pupil's reach
+        self.test_names: dict = {}  # what earlier test cells bound, for the later ones
         self.count = 0
         self.stdout, self.stderr = _Stream("stdout", self.current), _Stream("stderr", self.current)
         self.core = {name: (sys.modules[name], dict(vars(sys.modules[name])))
@@ -664,15 +668,23 @@ class Supervisor:
         err = box[0] if _len(box) == 1 and _type(box[0]) is _dict else None
         return done, err
 
-    def run_compiled_cell(self, code, timeout: float, test: bool, imports: list):
+    def run_compiled_cell(self, code, timeout: float, test: bool, imports: list, bound: frozenset = frozenset()):
+        """Run a trusted or test cell. A trusted cell's names land in the pupil's namespace; a test
+        cell runs in the tests' own namespace (the pupil's names, under those earlier tests bound),
+        and the names it binds (``bound``) stay there: no later pupil cell can see them."""
         self.mode[0] = "test" if test else "trusted"
-        ns = self.shell.user_ns
+        user_ns = self.shell.user_ns
+        ns = self.test_ns if test else user_ns
+        kept = self.test_names
         trusted = types.MappingProxyType({"compare": _strict_compare, "truth": _truth,
                                           "builtins": types.MappingProxyType(dict(self.state.builtins))})
 
         def target(box):
             try:
                 if test:
+                    ns.clear()
+                    ns.update(user_ns)
+                    ns.update(kept)
                     ns["__builtins__"] = builtins
                     for imp in imports:
                         try:
@@ -681,7 +693,15 @@ class Supervisor:
                             pass
                 exec(code, ns)
                 fn = ns.pop("_cartable_cell_")
-                value = fn(trusted)
+                try:
+                    value = fn(trusted)
+                finally:
+                    if test:
+                        for name in bound:
+                            if name in ns:
+                                kept[name] = ns[name]
+                            else:
+                                kept.pop(name, None)
             except BaseException as e:  # noqa: BLE001 - whatever the cell raised fails the cell
                 box.append(("error", _error_output(e)))
                 e = None
@@ -782,13 +802,14 @@ def run(cells: list[dict], send, limits: dict, state: TrustedState, supervisor: 
     threads other than the main one, and the server itself runs none.
     """
     shell = supervisor.shell
-    compiled, imports = {}, []
+    compiled, bound, imports = {}, {}, []
     trusted_py = []
     for cell in cells:
         if cell["kind"] in ("trusted", "test"):
             try:
                 py = shell.transform_cell(cell["source"])
                 compiled[cell["index"]] = compile_cell(py, f"<cell {cell['index']}>", cell["kind"] == "test")
+                bound[cell["index"]] = frozenset(_bound_names(ast.parse(py).body))
                 if cell["kind"] == "trusted":
                     trusted_py.append(py)
             except SyntaxError as e:
@@ -821,7 +842,7 @@ def run(cells: list[dict], send, limits: dict, state: TrustedState, supervisor: 
             if _type(code) is _dict:
                 done, verdict = True, ("error", code)
             else:
-                done, verdict = sup.run_compiled_cell(code, cell_timeout, test, imports)
+                done, verdict = sup.run_compiled_cell(code, cell_timeout, test, imports, bound[cell["index"]])
         sup.current[0] = None
         items = _plain_outputs(out.items)
         if kind == "test":

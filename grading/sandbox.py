@@ -5,12 +5,18 @@ any of the pupil's code. As root it:
 
 * moves the child into new mount and network namespaces: the network namespace holds only a
   loopback interface that is down, so every connection fails; in the mount namespace a small
-  ``tmpfs`` becomes the scratch directory (its size is the disk limit) and empty ``tmpfs``
-  are mounted over every hidden path (the course folder with its gradebook, sources and other
-  submissions, the exchange, the site's state, the homes);
+  ``tmpfs`` holds everything the run may write (its size is the disk limit): the working
+  directory, and private ``/tmp``, ``/var/tmp`` and ``/dev/shm`` bound from it (nothing written
+  there outlives the run, nor escapes the limit); empty ``tmpfs`` are mounted over every
+  hidden path (the course folder with its gradebook, sources and other submissions, the
+  exchange, the site's state, the homes);
 * switches to a throwaway uid/gid that owns no file and no account (``200000 +`` a slot);
 * sets ``PR_SET_NO_NEW_PRIVS`` and a parent-death signal;
 * applies resource limits: CPU time, address space, processes, open files, file size.
+
+The assignment's support files are written in the working directory and linked into a
+read-only folder, :data:`SUPPORT_DIR` in it, from which they are imported (a pupil's file or
+package in the working directory cannot stand for them).
 
 Without root only the resource limits apply; :attr:`Report.missing` says what could not be
 applied, and the grading report and log repeat it.
@@ -23,7 +29,7 @@ import ctypes.util
 import os
 import resource
 import signal
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -32,9 +38,12 @@ MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
+MS_BIND = 0x1000
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 UID_BASE = 200000
+SUPPORT_DIR = ".cartable"
+PRIVATE_TMP = (("/var/tmp", "var-tmp"), ("/dev/shm", "shm"), ("/tmp", "tmp"))  # /tmp last: it may hold the scratch
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
@@ -54,6 +63,18 @@ class Limits:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def clamped(self, maxima: dict | None = None) -> tuple["Limits", dict]:
+        """These limits, none above ``maxima`` (the site's ``grading.max_limits``, else
+        :data:`MAX_LIMITS`), and what was lowered: ``{key: [asked, used]}``."""
+        maxima = {**MAX_LIMITS, **(maxima or {})}
+        lowered = {k: [v, maxima[k]] for k, v in asdict(self).items() if k in maxima and not v <= maxima[k]}
+        return replace(self, **{k: used for k, (_, used) in lowered.items()}), lowered
+
+
+# The defaults of ``grading.max_limits`` in hub/schema.yaml (a test keeps them equal).
+MAX_LIMITS = {"cell_seconds": 120, "notebook_seconds": 600, "cpu_seconds": 300, "memory_mb": 2048,
+              "processes": 64, "open_files": 256, "disk_mb": 256, "output_kb": 2048}
 
 
 @dataclass
@@ -82,11 +103,16 @@ def _mount_tmpfs(target: str, options: str) -> None:
            f"mount tmpfs on {target}")
 
 
+def _bind(source: str, target: str) -> None:
+    _check(_libc.mount(source.encode(), target.encode(), None, MS_BIND, None), f"bind {target}")
+
+
 def _set_limit(kind: int, value: int) -> None:
+    """Soft and hard limit both: pupil code cannot raise a soft limit back up to the hard one."""
     soft, hard = resource.getrlimit(kind)
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
-    resource.setrlimit(kind, (value, value if os.geteuid() == 0 or hard == resource.RLIM_INFINITY else hard))
+    resource.setrlimit(kind, (value, value))
 
 
 def _address_space_now() -> int:
@@ -107,19 +133,30 @@ def enter(scratch: Path, slot: int, limits: Limits, hidden: list[str], files: di
         uid = UID_BASE + slot
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
         _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make mounts private")
-        _mount_tmpfs(str(scratch), f"size={limits.disk_mb}m,mode=1777,nr_inodes=4096")
+        _mount_tmpfs(str(scratch), f"size={limits.disk_mb}m,mode=0755,nr_inodes=4096")
         for path in hidden:
             if path and os.path.isdir(path) and not str(scratch).startswith(path.rstrip("/") + "/"):
                 _mount_tmpfs(path, "size=16k,mode=0555,nr_inodes=16")
-        _write_files(scratch, files)
+        disk = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
+        for sub in ("work", *(sub for _, sub in PRIVATE_TMP)):
+            (scratch / sub).mkdir()
+            (scratch / sub).chmod(0o1777)
+        _lay_out(scratch / "work", files, lock=True)
+        for target, sub in PRIVATE_TMP:
+            if os.path.isdir(target):
+                _bind(f"/proc/self/fd/{disk}/{sub}", target)
+        # the working directory where the scratch was, which the new /tmp may have hidden
+        scratch.mkdir(parents=True, exist_ok=True)
+        _bind(f"/proc/self/fd/{disk}/work", str(scratch))
+        os.close(disk)
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
         report.isolated, report.uid = True, uid
-        report.applied += ["account", "network", "hidden-paths", f"disk={limits.disk_mb}MB"]
+        report.applied += ["account", "network", "hidden-paths", "private-tmp", f"disk={limits.disk_mb}MB"]
     else:
-        _write_files(scratch, files)
-        report.missing += ["account", "network", "hidden-paths", "disk"]
+        _lay_out(scratch, files, lock=False)
+        report.missing += ["account", "network", "hidden-paths", "private-tmp", "disk"]
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     os.chdir(scratch)
     _set_limit(resource.RLIMIT_CORE, 0)
@@ -143,11 +180,21 @@ def die_with_parent() -> None:
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def _write_files(scratch: Path, files: dict[str, bytes]) -> None:
+def _lay_out(work: Path, files: dict[str, bytes], lock: bool) -> None:
+    """The support files, read-only, in ``work`` and (the same files, linked) in its :data:`SUPPORT_DIR`,
+    which is made read-only when the run has an account of its own (``lock``)."""
+    support = work / SUPPORT_DIR
+    support.mkdir()
     for rel, data in files.items():
-        dest = (scratch / rel).resolve()
-        if not str(dest).startswith(str(scratch.resolve()) + os.sep):
+        dest = (work / rel).resolve()
+        if not str(dest).startswith(str(work.resolve()) + os.sep) or dest.is_relative_to(support.resolve()):
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
         dest.chmod(0o444)
+        link = support / dest.relative_to(work.resolve())
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.link(dest, link)
+    if lock:
+        for d, _dirs, _files in os.walk(support):
+            os.chmod(d, 0o555)

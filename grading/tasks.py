@@ -35,13 +35,15 @@ _lock = threading.Lock()
 
 
 def _grader(course_dir: str, course_id: str, db_url: str | None, limits: dict | None):
-    from cartable.grading.autograde import Autograder
+    from cartable.grading.autograde import Autograder, site_max_limits
     from cartable.grading.sandbox import Limits
 
     key = (course_dir, course_id, db_url, tuple(sorted((limits or {}).items())))
     with _lock:
         if key not in _graders:
-            _graders[key] = Autograder(course_dir, course_id, db_url, limits=Limits(**(limits or {})), workers=1)
+            # the site's maxima bound what the task asks ($CARTABLE_CONFIG in the worker's environment)
+            _graders[key] = Autograder(course_dir, course_id, db_url, limits=Limits(**(limits or {})), workers=1,
+                                       max_limits=site_max_limits())
         return _graders[key]
 
 

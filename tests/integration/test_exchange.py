@@ -598,3 +598,28 @@ def test_teachers_batch_runs_in_the_services_sandbox(school, cycle):
     good, _, bad = cycle["pupils"][klass]
     scores = {j["student"]: j["score"] for j in jobs}
     assert scores[good] == 2 + 1 and scores[bad] == 0 + 1  # manual points given in the formgrader are kept
+
+
+@WHOLE_CYCLE_ON_THE_DEFAULT_DATABASE
+def test_a_teachers_sandbox_request_is_clamped_to_the_sites_maxima(school):
+    """The exchange's sandbox never grants more than the site's grading.max_limits (defaults here):
+    what a cell sees of its own limits is the maxima, and the answer says what was lowered."""
+    from cartable.grading.sandbox import MAX_LIMITS
+
+    hub, accounts, tokens = school
+    c = course(classes(accounts)[0], MATHS)
+    probe = ("import os, resource\nused = int(open('/proc/self/statm').read().split()[0]) * os.sysconf('SC_PAGE_SIZE')\n"
+             "print('LIMITS', resource.getrlimit(resource.RLIMIT_NPROC)[0], resource.getrlimit(resource.RLIMIT_CPU)[0],"
+             " (resource.getrlimit(resource.RLIMIT_AS)[0] - used) // 2 ** 20)")
+    r = tokens.exchange("be812345")("POST", "sandbox", json={
+        "course_id": c, "cells": [{"index": 0, "kind": "pupil", "source": probe}],
+        "limits": {"memory_mb": 100000, "processes": 10000, "cell_seconds": 10 ** 6, "cpu_seconds": 10 ** 6}})
+    assert r.status_code == 200, r.text[:500]
+    ex = r.json()
+    assert ex["error"] is None and ex["completed"], ex
+    (line,) = [ln for o in ex["cells"]["0"]["outputs"] for ln in o.get("text", "").splitlines() if ln.startswith("LIMITS")]
+    _, nproc, cpu, memory_left = line.split()
+    assert int(nproc) == MAX_LIMITS["processes"] and int(cpu) == MAX_LIMITS["cpu_seconds"], line
+    assert int(memory_left) <= MAX_LIMITS["memory_mb"], line
+    assert ex["sandbox"]["clamped"] == {"memory_mb": [100000, 2048], "processes": [10000, 64],
+                                        "cell_seconds": [10 ** 6, 120], "cpu_seconds": [10 ** 6, 300]}
