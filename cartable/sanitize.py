@@ -5,7 +5,7 @@ allow-list.
 
 What survives is notebook content: text formatting, headings, lists, tables, code, quotes,
 ``details``, images whose source is a ``data:image/...`` URL (PNG, JPEG, GIF, WebP, SVG: an SVG
-in an ``<img>`` runs no script) or a relative URL, links to ``http(s)``, ``mailto`` or relative
+in an ``<img>`` runs no script) or a URL relative to the page's folder, links to ``http(s)``, ``mailto`` or relative
 URLs, a few harmless ``style`` properties, ``class``/``dir``/``lang``/``title``. Formulas stay
 in their TeX source (``$...$``), which MathJax reads as text. Everything else goes: scripts and
 styles with their content, event handlers, ``javascript:``/``data:`` links, frames, objects,
@@ -69,11 +69,17 @@ UNSAFE_STYLE = re.compile(r"url\s*\(|expression|javascript|vbscript|behavior|bin
 def _attribute(tag: str, attr: str, value: str) -> str | None:
     """Per-attribute checks the allow-list cannot say: which URLs where, which style values."""
     if attr in ("href", "src", "cite"):
-        m = SCHEME.match(value)
-        scheme = m.group(1).lower() if m else ""
+        v = re.sub(r"[\t\n\r]", "", value).strip().lower()  # as a browser's URL parser reads it
+        m = SCHEME.match(v)
+        scheme = m.group(1) if m else ""
         if tag == "img" and attr == "src":
-            # images come with the page (data:) or from beside it (relative): nothing from elsewhere
-            return value if (scheme == "data" and IMAGE_DATA.match(value.strip())) or not scheme else None
+            # images come with the page (data:) or from beside it (relative, below the page's own
+            # folder): nothing from another host (//host), nor a GET the viewer's cookies would
+            # carry to another path of the site (/hub/logout, ../../hub/logout)
+            if scheme:
+                return value if scheme == "data" and IMAGE_DATA.match(v) else None
+            bad = v.startswith("/") or "\\" in v or ".." in v or "%2e" in v or not v
+            return None if bad else value
         if scheme == "data":
             return None  # a data: link opens a page of the author's choice
         return value

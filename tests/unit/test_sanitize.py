@@ -58,6 +58,13 @@ PAYLOADS = [
     ("dom-clobbering", '<form id="x" name="jupyter-config-data"><img name="getElementById"></form>'),
     ("template", "<template><img src=x onerror=alert(1)></template>"),
     ("outside-image", '<img src="https://evil.example/track.png">'),
+    ("image-protocol-relative", '<img src="//evil.example/track.png">'),
+    ("image-backslashes", '<img src="\\\\evil.example/track.png">'),
+    ("image-root-path (a GET with the viewer's cookies)", '<img src="/hub/logout">'),
+    ("image-dot-dot", '<img src="x/../../../hub/logout">'),
+    ("image-encoded-dot-dot", '<img src="%2e%2E/%2e./hub/logout">'),
+    ("image-tab-slashes", '<img src="/\t/evil.example/x.png">'),
+    ("image-tab-javascript", '<img src="java\tscript:alert(1)">'),
 ]
 
 SCRIPT_SCHEMES = re.compile(r"^\s*(javascript|vbscript|data:(?!image/(png|jpeg|gif|webp|svg\+xml)[;,]))", re.I)
@@ -85,7 +92,9 @@ def assert_harmless(out: str, again=clean):
         assert name not in ("id", "name", "srcdoc", "formaction", "action", "data-commandlinker-command"), name
         if name in ("href", "src", "cite"):
             assert not SCRIPT_SCHEMES.match(value), (tag, name, value)
-            assert not (tag == "img" and re.match(r"^\s*https?:", value)), value
+            if tag == "img" and not value.startswith("data:"):
+                v = re.sub(r"[\t\n\r]", "", value).strip().lower()
+                assert not re.match(r"^([a-z]+:|/|\\)", v) and ".." not in v and "%2e" not in v, value
         if name == "style":
             assert not re.search(r"url|expression|javascript|\\", value, re.I), value
     assert again(out) == out, "cleaning is idempotent"
