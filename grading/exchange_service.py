@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from tornado import ioloop, web
 from tornado.httpserver import HTTPServer
 
+from cartable import sanitize
 from cartable.grading.courses import CourseRegistry
 from cartable.grading.exchange_store import (
     Announcement,
@@ -938,6 +939,9 @@ class ExposesHandler(SpooledBodyHandler, ClassSpaceHandler):
             raise Refused(400, "not-html", _("An exposé is a notebook converted to HTML (UTF-8).")) from None
         if not data.strip():
             raise Refused(400, "not-html", _("An exposé is a notebook converted to HTML (UTF-8)."))
+        # classmates and teachers open it: what is kept is the page cleaned (no script, frame,
+        # form, event handler, outside image), then served under the sandbox CSP all the same
+        data = sanitize.page(data, title=title).encode("utf-8")
         sha = self.app.store.put_bytes(data)
         with self.app.db.session() as s:
             e = Expose(course_id=course, author=self.username, title=title, notebook=notebook or title,

@@ -58,8 +58,12 @@ class HideHiddenTests(Preprocessor):
 
 
 def configure(c) -> None:
-    """Put :class:`HideHiddenTests` first in ``GenerateFeedback``'s preprocessors."""
+    """Put :class:`HideHiddenTests` first in ``GenerateFeedback``'s preprocessors; the feedback
+    page renders the pupil's HTML, SVG and Markdown sanitized (:mod:`cartable.sanitize`)."""
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
+    from cartable.sanitize import configure_nbconvert
+
     c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+    configure_nbconvert(c)

@@ -244,11 +244,11 @@ def stamp(nb, lang: str) -> None:
 def sanitize_cells(nb) -> None:
     """Markdown and raw cells without what would run script in pupils' browsers (a published
     lesson's text is shown on the hub's origin)."""
-    from cartable.extensions.lessons.lite import sanitize
+    from cartable.sanitize import clean_markdown
 
     for cell in nb.cells:
         if cell.cell_type in ("markdown", "raw"):
-            cell.source = sanitize(cell.source)
+            cell.source = clean_markdown(cell.source)
         for name in list(cell.get("attachments") or {}):
             if any(not k.startswith("image/") or k == "image/svg+xml" for k in cell.attachments[name]):
                 del cell.attachments[name]

@@ -36,6 +36,7 @@ from pathlib import Path
 import nbformat
 
 from cartable.extensions.lessons import KERNEL_NAME
+from cartable.sanitize import clean
 
 LITE_VERSION = "2"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -263,18 +264,9 @@ def _widget_html(model_id: str, widgets: dict, seen: set) -> str:
     return f'<div class="w w-box">{desc}</div>' if desc else ""
 
 
-_DANGEROUS_TAGS = re.compile(r"<\s*(script|iframe|object|embed|style|link|meta|base|form|frame|frameset|svg)\b"
-                             r"[^>]*>(?:.*?<\s*/\s*\1\s*>)?", re.I | re.S)
-_EVENT_ATTR = re.compile(r"""\s+on[a-z]+\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
-_JS_URL = re.compile(r"""(href|src|action|formaction|xlink:href)\s*=\s*(["']?)\s*(javascript|vbscript|data(?!:image/(png|jpeg|gif|webp)))\s*:""",
-                     re.I)
-
-
 def sanitize(fragment: str) -> str:
-    """HTML a lesson's author wrote, without what runs script (tags, event handlers, js: URLs)."""
-    fragment = _DANGEROUS_TAGS.sub("", fragment)
-    fragment = _EVENT_ATTR.sub("", fragment)
-    return _JS_URL.sub(r"\1=\2#blocked:", fragment)
+    """HTML a lesson's author wrote, without what runs script (:func:`cartable.sanitize.clean`)."""
+    return clean(fragment)
 
 
 def embedded_state(widgets: dict) -> str:

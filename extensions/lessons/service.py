@@ -16,6 +16,9 @@ application (``voila.app.Voila``, Voilà 0.5) with:
   ``--preheat``/``--pool-size``), with Voilà's per-viewer kernels as overflow, started at most
   ``--max-starts`` at a time so that a rush queues instead of thrashing;
 * the template chosen by the lesson's language (``cartable`` or ``cartable-rtl``);
+* a Content-Security-Policy on every page (:data:`CSP`): scripts, styles, fonts and
+  connections from the service itself only (Voilà's own inline scripts allowed, as in the
+  dashboards), no plugin, no ``<base>``, framed only by the same origin;
 * the lesson list (``/``), the low-bandwidth pages (``/lite/<lesson>``), and the publishing API
   (``/api/published``) teachers use from their server (``cartable lessons publish``).
 """
@@ -53,6 +56,12 @@ from cartable.i18n import _, gettext_for, normalize
 
 log = logging.getLogger("cartable.lessons")
 VENV_VOILA_DATA = Path(sys.prefix) / "share" / "jupyter" / "voila"
+#: Modelled on the dashboards' (:data:`cartable.grading.dashboards_service.CSP`): Voilà needs its
+#: inline scripts and eval; nothing is fetched from or sent to another origin (the kernel's
+#: websocket is the service's own: CSP Level 3 lets 'self' match ws:/wss: of the same host).
+CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+       "frame-ancestors 'self'; base-uri 'none'; form-action 'self'")
 
 
 def messages(msgid: str, **params) -> dict:
@@ -483,6 +492,7 @@ def voila_config(site: Path, *, pools: dict[str, int], base_url: str = "/", cull
     c.Voila.root_dir = str(site)
     c.Voila.base_url = base_url
     c.Voila.open_browser = False
+    c.Voila.tornado_settings = {"headers": {"Content-Security-Policy": CSP}}
     c.VoilaConfiguration.template = "cartable"
     c.VoilaConfiguration.allow_template_override = "NOTEBOOK"
     c.VoilaConfiguration.allow_theme_override = "NO"

@@ -164,6 +164,25 @@ def test_notebooks_are_not_downloadable(school):
     assert "W.interact(" not in page and "def suite(" not in page
 
 
+def test_lessons_pages_have_a_content_security_policy(school):
+    """Voilà's pages of the lessons, and the list, under the service's CSP (self only, no plugin,
+    no <base>, framed by the same origin); the low-bandwidth pages keep their stricter one."""
+    from cartable.extensions.lessons import lite
+    from cartable.extensions.lessons.service import CSP
+
+    hub, accounts = school
+    b = login(hub, accounts, pupil(accounts, "2BSM1"))
+    for path in ("", "voila/render/library/suites.ipynb"):
+        r = get(b, path)
+        assert r.status_code == 200 and r.headers["Content-Security-Policy"] == CSP, path
+    for directive in ("default-src 'self'", "connect-src 'self'", "object-src 'none'", "base-uri 'none'",
+                      "frame-ancestors 'self'"):
+        assert directive in CSP.split("; "), directive
+    assert "*" not in CSP and "http" not in CSP and "ws:" not in CSP
+    r = get(b, "lite/library/suites.ipynb")
+    assert r.status_code == 200 and r.headers["Content-Security-Policy"] == lite.CSP
+
+
 def test_kernels_take_no_code_from_the_page(school):
     """Voilà lets a page's websocket send only widget (comm) messages to its kernel."""
     from websockets.sync.client import connect
@@ -377,6 +396,8 @@ def test_class_rush_on_one_lesson(school):
 
 
 def test_browser_moves_a_slider_in_french_and_arabic(school, browser, shot):
+    from cartable.extensions.lessons.service import CSP
+
     hub, accounts = school
     user = pupil(accounts, "2BSM1")
     context = browser.new_context(viewport={"width": 1200, "height": 900})
@@ -391,7 +412,8 @@ def test_browser_moves_a_slider_in_french_and_arabic(school, browser, shot):
         page.wait_for_selector("#cartable-lessons-library", timeout=60_000)
         shot(page, "lessons-index")
         for name, lesson in (("fr", "library/suites.ipynb"), ("ar", "library/suites.ar.ipynb")):
-            page.goto(f"{hub.url}{SVC}voila/render/{lesson}", timeout=120_000)
+            response = page.goto(f"{hub.url}{SVC}voila/render/{lesson}", timeout=120_000)
+            assert response.headers["content-security-policy"] == CSP  # the widgets work under it
             page.wait_for_selector(".widget-slider .noUi-handle, .widget-slider input", timeout=120_000)
             page.wait_for_selector(".jp-OutputArea-output img, .widget-output img", timeout=120_000)
             assert page.evaluate("document.body.dir") == ("rtl" if name == "ar" else "ltr")
