@@ -56,10 +56,11 @@ def _register():
     from cartable.grading.cli import course_cmd
 
     main.add_command(course_cmd)
-    from cartable.extensions.lessons.cli import lessons_cmd
+    from cartable.extensions.lessons.cli import lessons_cmd, library_cmd
 
     main.add_command(lessons_cmd, "lessons")
     main.add_command(lessons_cmd, "lesson")
+    main.add_command(library_cmd)
 
 
 _register()

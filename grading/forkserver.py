@@ -110,6 +110,9 @@ def _preload():
 
 
 def serve(path: str) -> None:
+    # what this server makes (scratch, support files) is for the sandbox accounts to read, whatever
+    # umask its caller had (the ``cartable`` command's is 077); its socket is made 0600 below
+    os.umask(0o022)
     shell, state, supervisor, procfilter = _preload()
     import gc
 

@@ -168,3 +168,49 @@ def list_cmd(url, token):
 
 
 
+
+
+@click.group("library")
+def library_cmd():
+    """The course library: lessons, exercise sets and mock exams a teacher copies from."""
+
+
+@library_cmd.command("list")
+@click.option("--url", default=None)
+@click.option("--token", default=None)
+def library_list_cmd(url, token):
+    """What the library holds (id, kind, subject, title)."""
+    call = _service(url, token)
+    r = call("GET", "api/library")
+    if r.status_code != 200:
+        _fail(r)
+    lang = _lang()
+    for e in r.json():
+        click.echo(f"{e['id']}\t{e['kind']}\t{e['subject']}\t{e['titles'].get(lang) or e['titles'].get('fr', '')}")
+
+
+@library_cmd.command("copy")
+@click.argument("entry_id")
+@click.option("--to", "dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to copy into (default: ./ENTRY_ID); it must not exist yet.")
+@click.option("--url", default=None)
+@click.option("--token", default=None)
+def library_copy_cmd(entry_id, dest, url, token):
+    """Copy the library's ENTRY_ID (with its solutions and hidden tests) into a folder of yours."""
+    from cartable.grading.exchange_client import safe_extract
+
+    dest = dest or Path.cwd() / entry_id
+    if dest.exists():
+        click.echo(tr(_("{path} already exists: nothing was copied. Choose another folder with --to."),
+                      path=dest), err=True)
+        sys.exit(2)
+    call = _service(url, token)
+    r = call("GET", f"api/library/{entry_id}")
+    if r.status_code == 404:
+        click.echo(tr(_("The library has no {id}; see cartable library list."), id=entry_id), err=True)
+        sys.exit(1)
+    if r.status_code != 200:
+        _fail(r)
+    dest.mkdir(parents=True)
+    written = safe_extract(r.content, dest)
+    click.echo(tr(_("Copied {id} into {path} ({count} files)."), id=entry_id, path=dest, count=len(written)))

@@ -447,6 +447,74 @@ class PublishedItemHandler(ApiBase):
         self.finish(json.dumps(meta, ensure_ascii=False))
 
 
+class LibraryApiHandler(ApiBase):
+    """``GET``: the course library (lessons, exercise sets, mock exams) a teacher may copy from.
+
+    The library's sources hold solutions and hidden tests and are readable by the service's account
+    only (cartable.hub.privacy): teachers and administrators get them here, never pupils,
+    directors or inspectors (``cartable library list`` / ``copy``)."""
+
+    def may_copy(self, v: Viewer) -> bool:
+        return v.admin or v.is_teacher
+
+    async def allowed(self) -> Viewer | None:
+        v = await self.viewer()
+        if self.may_copy(v):
+            return v
+        log.warning("library refused to %s", v.name)
+        self.refuse(Refused(403, _("Only teachers may copy from the course library.")))
+        return None
+
+    @tornado.web.authenticated
+    async def get(self):
+        if await self.allowed() is None:
+            return
+        from cartable.grading.catalogue import load
+
+        cat = load(self.state.library.catalogue_path)
+        self.finish(json.dumps([{"id": e.id, "kind": e.kind, "subject": e.subject, "level": e.level,
+                                 "titles": e.titles, "languages": list(e.languages)} for e in cat],
+                               ensure_ascii=False))
+
+
+class LibraryItemHandler(LibraryApiHandler):
+    """``GET api/library/<id>``: the item's source files as a tar.gz (a teacher's own copy)."""
+
+    @tornado.web.authenticated
+    async def get(self, entry_id):
+        v = await self.allowed()
+        if v is None:
+            return
+        import io
+        import tarfile
+
+        from cartable.grading.catalogue import load
+
+        cat = load(self.state.library.catalogue_path)
+        try:
+            entry = cat.get(entry_id)
+        except KeyError:
+            raise tornado.web.HTTPError(404) from None
+        if entry.kind == "lesson":
+            files = {Path(rel).name: cat.root / rel for rel in dict.fromkeys([entry.path, *entry.translations.values()])}
+        else:
+            folder = cat.assignment_dir(entry)
+            files = {str(f.relative_to(folder)): f for f in sorted(folder.rglob("*"))
+                     if f.is_file() and not f.is_symlink() and ".ipynb_checkpoints" not in f.parts}
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            for name, path in files.items():
+                info = tar.gettarinfo(str(path), arcname=name)
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                info.mode = 0o644
+                with open(path, "rb") as f:
+                    tar.addfile(info, f)
+        log.info("%s copied %s from the library", v.name, entry.id)
+        self.set_header("Content-Type", "application/gzip")
+        self.finish(buf.getvalue())
+
+
 class LessonsVoila(Voila):
     """Voilà's application with Cartable's handlers in place of its directory pages."""
 
@@ -480,6 +548,8 @@ class LessonsVoila(Voila):
             (rf"{p}/api/lessons", LessonsApiHandler),
             (rf"{p}/api/published", PublishedApiHandler),
             (rf"{p}/api/published/([^/]+)", PublishedItemHandler),
+            (rf"{p}/api/library", LibraryApiHandler),
+            (rf"{p}/api/library/([A-Za-z0-9_-]+)", LibraryItemHandler),
             *out,
         ]
 
