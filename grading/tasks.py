@@ -17,10 +17,13 @@ the gradebook (PostgreSQL for several machines).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
 from celery import Celery
+
+from cartable.connections import password_warning
 
 BROKER = os.environ.get("CARTABLE_CELERY_BROKER", "redis://127.0.0.1:6379/0")
 
@@ -29,6 +32,10 @@ app.conf.update(task_default_queue=os.environ.get("CARTABLE_CELERY_QUEUE", "cart
                 task_serializer="json", result_serializer="json", accept_content=["json"],
                 task_acks_late=True, worker_prefetch_multiplier=1, task_track_started=True,
                 broker_connection_retry_on_startup=True)
+
+_weak = password_warning("CARTABLE_CELERY_BROKER", BROKER)
+if _weak:
+    logging.getLogger("cartable.grading.tasks").warning(_weak)
 
 _graders: dict[tuple, object] = {}
 _lock = threading.Lock()

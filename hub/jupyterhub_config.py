@@ -32,4 +32,10 @@ if unrestricted:
     if site["network"]["isolation"] == "required":
         sys.exit(2)
 
+from cartable.connections import password_warning  # noqa: E402
+
+weak = password_warning("hub.database_url", site["hub"]["database_url"])
+if weak:
+    print(weak, file=sys.stderr)
+
 layers.apply(c, site)  # noqa: F821 (c is given by JupyterHub)

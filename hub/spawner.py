@@ -15,6 +15,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
@@ -275,7 +276,12 @@ class CartableSpawner(LocalProcessSpawner):
         """A short private folder for the server's runtime files and its kernels' sockets
         (a Unix socket's path must stay under 108 bytes)."""
         if not running_as_root() or entry is None:
-            return str(Path(self.home) / ".local" / "share" / "jupyter" / "runtime")
+            # every server runs as the hub's account: one private folder of its own, a folder per user
+            base = Path(tempfile.gettempdir()) / f"cartable-run-{os.getuid()}"
+            base.mkdir(mode=0o700, exist_ok=True)
+            d = base / self.user.name
+            d.mkdir(mode=0o700, exist_ok=True)
+            return str(d)
         base = Path(RUNTIME_BASE)
         base.mkdir(parents=True, exist_ok=True)
         os.chmod(base, 0o711)

@@ -373,13 +373,21 @@ class Postgres:
             shutil.chown(self.root, "postgres")
             shutil.chown(sock, "postgres")
             as_user = ["runuser", "-u", "postgres", "--"]
-        subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                        "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+        # a password, as a site's database has one (network rules keep pupils off its port; the
+        # password is the second lock)
+        self.password = uuid.uuid4().hex
+        pwfile = self.root / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(pwfile, "postgres")
+        subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "scram-sha-256", "-U", "postgres",
+                        f"--pwfile={pwfile}", "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+        pwfile.unlink()
         self.proc = subprocess.Popen(
             [*as_user, str(bindir / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(sock),
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.admin_url = f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
         wait_for(self._ready, 30, what="throwaway PostgreSQL")
 
     def _ready(self):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from sqlalchemy.engine import make_url
 
 from harness import REPO, Hub, wait_for
 
@@ -128,7 +129,7 @@ def test_a_pupils_code_reaches_the_hub_the_proxy_and_the_exchange_and_nothing_el
                    "allowed-outside": (4, outside, 8080)}
         refused = {"proxy-api": (4, "127.0.0.1", p + 1), "dashboards": (4, "127.0.0.1", p + 5),
                    "lessons": (4, "127.0.0.1", p + 6), "root-service": (4, "127.0.0.1", machine_port),
-                   "root-service-v6": (6, "::1", machine6_port), "postgresql": (4, "127.0.0.1", postgres.port),
+                   "root-service-v6": (6, "::1", machine6_port), "postgresql": (4, "127.0.0.1", make_url(postgres.admin_url).port or 5432),
                    "other-pupils-server": (4, "127.0.0.1", _server_port(b.username)),
                    "teachers-server": (4, "127.0.0.1", _server_port(teacher.username)),
                    "outside-other-port": (4, outside, 8081)}
