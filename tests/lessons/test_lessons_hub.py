@@ -355,6 +355,43 @@ def test_teacher_publishes_replaces_and_withdraws(school, teacher_server, tokens
     assert (hub.state / "lessons" / "published" / info["id"] / "v2.ipynb").is_file()
 
 
+def library_from_server(b: Browser, *args) -> dict:
+    """``cartable library …`` in a user's own server, as a teacher types it in a terminal."""
+    from exchange_helpers import kernel_json
+
+    code = ("import json, subprocess, sys, os, pathlib\n"
+            f"r = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'cartable'), 'library', *{list(args)!r}], "
+            "capture_output=True, text=True)\n"
+            "files = sorted(str(p) for p in pathlib.Path('.').rglob('*') if p.is_file() and 'lib-copy' in str(p))\n"
+            "print(json.dumps({'rc': r.returncode, 'out': r.stdout, 'err': r.stderr, 'files': files}))")
+    return kernel_json(b, code, timeout=300)
+
+
+def test_teacher_copies_from_the_private_library_and_pupils_cannot(school, teacher_server, tokens):
+    hub, accounts = school
+    listed = library_from_server(teacher_server, "list")
+    assert listed["rc"] == 0, listed
+    assert "ex-suites\texercise" in listed["out"] and "bac-blanc-maths\texam" in listed["out"]
+    out = library_from_server(teacher_server, "copy", "ex-suites", "--to", "lib-copy/ex-suites")
+    assert out["rc"] == 0, out
+    assert "ex-suites" in out["out"] and "lib-copy/ex-suites/ex-suites.ipynb" in out["files"]
+    copied = hub.cfg.homes_dir / MATHS_TEACHER / "lib-copy" / "ex-suites" / "ex-suites.ipynb"
+    original = Path(__file__).resolve().parents[2] / "courses" / "exercises" / "ex-suites" / "ex-suites.ipynb"
+    assert copied.read_bytes() == original.read_bytes() and "BEGIN HIDDEN TESTS" in copied.read_text()
+    # copying again into the same folder changes nothing and says why
+    again = library_from_server(teacher_server, "copy", "ex-suites", "--to", "lib-copy/ex-suites")
+    assert again["rc"] == 2 and "existe déjà" in again["err"]
+    assert library_from_server(teacher_server, "copy", "nothing-here", "--to", "lib-copy/x")["rc"] == 1
+    # pupils, directors and inspectors get a translated refusal, whatever the id
+    director = accounts.of("director")[0]["username"]
+    for who in (pupil(accounts, "2BSM1"), director):
+        for path in ("library", "library/ex-suites", "library/bac-blanc-maths"):
+            r = api(hub, tokens(who), "GET", path)
+            assert r.status_code == 403, (who, path, r.status_code)
+            assert "enseignants" in r.json()["messages"]["fr"] and "BEGIN" not in r.text
+    assert api(hub, tokens(MATHS_TEACHER), "GET", "library/..%2Fcatalogue").status_code == 404
+
+
 # ----------------------------------------------------------------------------- a class opens a lesson at once
 
 
