@@ -254,10 +254,12 @@ def sanitize_cells(nb) -> None:
                 del cell.attachments[name]
 
 
-def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+def _write_atomic(path: Path, data: bytes, mode: int = 0o600, gid: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
+    if gid is not None:
+        os.chown(tmp, -1, gid)
     os.chmod(tmp, mode)
     os.replace(tmp, path)
 
@@ -277,6 +279,28 @@ class Library:
         self._lock = threading.RLock()
         self._library: list[Lesson] = []
         self._published: dict[str, Lesson] = {}
+
+    #: The group of the lessons' kernel account: it reads the served tree (its kernels' working
+    #: folders), which nobody else but the service may read (``share_site``).
+    site_gid: int | None = None
+
+    def _write_site(self, path: Path, data: bytes) -> None:
+        _write_atomic(path, data, 0o640 if self.site_gid is not None else 0o600, self.site_gid)
+
+    def share_site(self, gid: int | None) -> None:
+        """The served tree readable by the service and, when ``gid`` is given, that group only:
+        a pupil never reads a lesson by its path (lessons of other classes included)."""
+        self.site_gid = gid
+        (self.site / "published").mkdir(parents=True, exist_ok=True)
+        for path in [self.site, *self.site.rglob("*")]:
+            if path.is_symlink():
+                continue
+            if gid is not None:
+                os.lchown(path, -1, gid)
+            if path.is_dir():
+                os.chmod(path, 0o750 if gid is not None else 0o700)
+            else:
+                os.chmod(path, 0o640 if gid is not None else 0o600)
 
     # -- the course library ----------------------------------------------------------
     def sync_library(self) -> list[Lesson]:
@@ -298,7 +322,7 @@ class Library:
                 data = nbformat.writes(nb).encode()
                 target = self.site / path
                 if not target.exists() or target.read_bytes() != data:
-                    _write_atomic(target, data)
+                    self._write_site(target, data)
                 wanted.add(target.name)
                 lessons.append(Lesson(path=path, id=e.id, titles=dict(e.titles), lang=nb_lang, subject=e.subject,
                                       source="library", level=e.level, streams=tuple(e.streams), chapter=e.chapter))
@@ -399,7 +423,7 @@ class Library:
             meta["versions"].append({"version": version, "title": title or name, "published_at": _now(),
                                      "size": len(data)})
             _write_atomic(self.store / pub_id / "meta.json", json.dumps(meta, ensure_ascii=False, indent=1).encode())
-            _write_atomic(self.site / "published" / f"{pub_id}.ipynb", data)
+            self._write_site(self.site / "published" / f"{pub_id}.ipynb", data)
             self._published[pub_id] = self._lesson_of(meta)
         return meta
 

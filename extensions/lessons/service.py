@@ -621,11 +621,13 @@ def main(argv=None):
     # live in that account's runtime directory
     os.environ["CARTABLE_LESSON_IPC_DIR"] = str(kernel_account(root / "kernels", args.kernel_user))
     library = Library(root, Path(args.catalogue) if args.catalogue else None)
+    if os.geteuid() == 0 and args.kernel_user:
+        import pwd
+
+        library.site_gid = pwd.getpwnam(args.kernel_user).pw_gid
     library.sync_library()
     library.load_published()
-    (library.site / "published").mkdir(parents=True, exist_ok=True)
-    for d in (library.site, library.site / "library", library.site / "published"):
-        os.chmod(d, 0o755)
+    library.share_site(library.site_gid)
 
     from urllib.parse import urlparse
 

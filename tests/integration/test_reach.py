@@ -178,7 +178,8 @@ def test_a_pupils_kernel_reads_nothing_of_the_site_nor_any_solution(site):
     state, homes = hub.state, hub.cfg.homes_dir
     private = [state / "cartable.sqlite", state / "jupyterhub.sqlite", state / "secrets" / "cookie_secret",
                state / "secrets" / "proxy_token", state / "secrets" / "sync_token", state / "demo" / "credentials.csv",
-               state / "exchange", homes / b.username, homes / teacher.username,
+               state / "exchange", state / "lessons" / "site" / "library" / "suites.ipynb",
+               homes / b.username, homes / teacher.username,
                REPO / "courses" / "catalogue.yaml", REPO / "courses" / "exercises" / "ex-suites" / "ex-suites.ipynb",
                REPO / "courses" / "exams" / "bac-blanc-maths" / "bac-blanc-maths.ipynb",
                REPO / "courses" / "tools" / "exercises.py", REPO / ".git" / "HEAD", REPO / "tests" / "harness.py"]
