@@ -191,7 +191,8 @@ def services(c, cfg):
 def spawner(c, cfg):
     sp = cfg["spawner"]
     c.JupyterHub.spawner_class = "cartable"
-    # -I: nothing in the user's home or working directory shadows the server's code (see spawner)
+    # -I: no home or working directory on sys.path, no user site-packages, no PYTHON* variable:
+    # no file of the user's shadows the server's own code
     c.Spawner.cmd = [sys.executable, "-I", "-m", "jupyterhub.singleuser"]
     # no ~/.jupyter configuration, no lab extension from ~/.local: the site decides what runs
     c.Spawner.disable_user_config = True

@@ -14,7 +14,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -91,12 +90,6 @@ class CartableSpawner(LocalProcessSpawner):
     pupil_group = Unicode("cartable-pupils", config=True,
                           help="Unix group the servers and kernels of this site's pupils run as; the network "
                                "rules of the site apply to it (one group per site on a machine).")
-
-    @default("cmd")
-    def _cmd_default(self):
-        # -I: no home directory or working directory on sys.path, no user site-packages, no
-        # PYTHON* variables: no file of the user's can shadow the server's own code
-        return [sys.executable, "-I", "-m", "jupyterhub.singleuser"]
 
     @property
     def isolated(self) -> bool:
