@@ -658,8 +658,18 @@ def main(argv=None):
     from tornado.ioloop import PeriodicCallback
 
     PeriodicCallback(lambda: state.release_idle(app.kernel_manager), 60_000).start()
-    signal.signal(signal.SIGTERM, lambda *a: app.ioloop.add_callback_from_signal(app.ioloop.stop)
-                  if getattr(app, "ioloop", None) else sys.exit(0))
+
+    def stop(*_):
+        # builds not started yet are dropped (the next start finds them missing and makes them):
+        # the hub waits for its services, and a queue of lessons would hold its stop
+        state.lite_pool.shutdown(wait=False, cancel_futures=True)
+        if getattr(app, "ioloop", None):
+            app.ioloop.add_callback_from_signal(app.ioloop.stop)
+        else:
+            sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # how the hub stops its services first
     app.start()
 
 
