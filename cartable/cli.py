@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from cartable.hub import config as site_config
+from cartable.core import config as site_config
 
 
 class Context:
@@ -27,7 +27,7 @@ class Context:
         return self._cfg
 
     def db(self):
-        from cartable.hub import db
+        from cartable.core import db
 
         return db.for_config(self.cfg)
 

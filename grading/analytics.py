@@ -737,7 +737,7 @@ def for_director(frame: pd.DataFrame, school: str) -> pd.DataFrame:
 
 def for_inspector(frame: pd.DataFrame, assignments: Iterable[tuple[str, str]]) -> pd.DataFrame:
     """The rows of the (school, subject) pairs an inspector is assigned; subject ``"*"`` stands
-    for every subject of that school (as :class:`~cartable.hub.db.Inspection` rows)."""
+    for every subject of that school (as :class:`~cartable.core.db.Inspection` rows)."""
     school, subject = _categorical(frame["school"]), _categorical(frame["subject"])
     schools = pd.Index(school.categories, dtype=object)
     subjects = pd.Index(subject.categories, dtype=object)

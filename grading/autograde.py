@@ -42,7 +42,7 @@ from nbformat.validator import ValidationError
 from cartable.grading.forkserver import Execution, ForkServer
 from cartable.grading.grades import late_penalty, penalty_percent
 from cartable.grading.sandbox import Limits, isolation_available
-from cartable.i18n import _, bilingual
+from cartable.core.i18n import _, bilingual
 
 log = logging.getLogger("cartable.grading")
 
@@ -102,7 +102,7 @@ def site_max_limits() -> dict | None:
     (``$CARTABLE_CONFIG``: the services, the Celery workers); else None, the defaults."""
     if not os.environ.get("CARTABLE_CONFIG"):
         return None
-    from cartable.hub import config
+    from cartable.core import config
 
     try:
         return config.load()["grading"]["max_limits"]

@@ -31,7 +31,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from cartable.i18n import _, direction, gettext_for, normalize
+from cartable.core.i18n import _, direction, gettext_for, normalize
 
 __all__ = [
     "CheckError",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from cartable.i18n import _, bilingual
+from cartable.core.i18n import _, bilingual
 
 
 def _venv_on_path() -> None:

@@ -1,9 +1,9 @@
 """The course registry: one nbgrader course per class × subject of the current school year.
 
 Courses are not stored anywhere of their own: they are read from the roster tables
-(:class:`~cartable.hub.db.Teaching` rows, each a teacher of a subject in a class), so a
+(:class:`~cartable.core.db.Teaching` rows, each a teacher of a subject in a class), so a
 class or a course added by a roster import exists at once, with no restart. The course
-id is :func:`cartable.hub.roles.course_id` (``<school>-<year>-<class>-<subject>``) and
+id is :func:`cartable.core.roles.course_id` (``<school>-<year>-<class>-<subject>``) and
 the Hub group ``course:<id>`` holds its teachers.
 
 Who may do what in a course (:meth:`CourseRegistry.access`):
@@ -31,8 +31,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from cartable.hub import roles
-from cartable.hub.db import Database, Enrollment, Inspection, Person, SchoolClass, Teaching
+from cartable.core import roles
+from cartable.core.db import Database, Enrollment, Inspection, Person, SchoolClass, Teaching
 
 log = logging.getLogger("cartable.courses")
 

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from cartable.grading import analytics as an
-from cartable.i18n import _, direction, gettext_for, normalize
+from cartable.core.i18n import _, direction, gettext_for, normalize
 
 log = logging.getLogger("cartable.dashboards")
 
@@ -298,7 +298,7 @@ class GradeStore:
     def _roster(self, courses) -> pd.DataFrame:
         from sqlalchemy import select
 
-        from cartable.hub.db import Person
+        from cartable.core.db import Person
 
         pupils = sorted({p for c in courses.values() for p in c.pupils})
         names = {}
@@ -469,7 +469,7 @@ def _chapters(scores: pd.DataFrame) -> pd.Series:
     """The chapter of each assignment: the catalogue entry whose id is the assignment's (or its
     notebook's) name, else the assignment's own name."""
     try:
-        from cartable.grading.catalogue import load
+        from cartable.core.catalogue import load
 
         entries = {e.id: e.chapter for e in load(check_files=False)}
     except Exception:  # noqa: BLE001 - no catalogue: chapters are the assignments

@@ -20,7 +20,7 @@ application (:class:`voila.app.Voila`) with four changes:
 - **kernels**: Voilà lets the browser send only widget messages (no ``execute_request``);
   :class:`KernelOwnerAuthorizer` also lets a viewer reach only the kernels started for them.
   They start through the ``cartable-dashboard`` kernelspec, whose launcher
-  (:mod:`cartable.extensions.kernel_account`) drops them, when the service is root, to the
+  (:mod:`cartable.core.kernel_account`) drops them, when the service is root, to the
   unprivileged account ``--kernel-user`` (``cartable-dashboard``), which owns the page's bundle
   folder and nothing else of the site.
 """
@@ -46,15 +46,15 @@ from tornado import web
 from traitlets import Instance, default
 from voila.app import Voila
 
-from cartable.extensions.kernel_account import USER_ENV, account_env, kernel_account
+from cartable.core.kernel_account import USER_ENV, account_env, kernel_account
 from cartable.grading import dashboards as dash
-from cartable.i18n import LANGUAGES, _, direction, gettext_for, normalize
+from cartable.core.i18n import LANGUAGES, _, direction, gettext_for, normalize
 
 log = logging.getLogger("cartable.dashboards")
 SERVICE_NAME = "cartable-dashboards"
 NOTEBOOKS = Path(__file__).parent / "dashboard_notebooks"
 #: The kernelspec of the dashboard notebooks (in SHARE): the kernel launcher of
-#: :mod:`cartable.extensions.kernel_account`.
+#: :mod:`cartable.core.kernel_account`.
 KERNEL_NAME = "cartable-dashboard"
 SHARE = Path(__file__).parent / "share" / "jupyter"
 #: The page being served: (username, bundle folder). Set by DashboardHandler, read by the kernel manager.
@@ -257,7 +257,7 @@ def viewer_language(handler, site_language: str, db) -> str:
     if asked and asked.split("-")[0].lower() in LANGUAGES:
         return normalize(asked)
     if db is not None and handler.current_user is not None:
-        from cartable.hub.db import Person
+        from cartable.core.db import Person
 
         with db.session() as s:
             p = s.get(Person, handler.current_user.username)
@@ -502,7 +502,7 @@ def voila_config(port: int, prefix: str, ip: str = "127.0.0.1"):
 
 def prepare_state(root: Path, kernel_user: str | None) -> Path:
     """The service's folder ``<state>/dashboards`` at start: ``views/`` (the pages' bundles) emptied,
-    ``kernels/`` the kernels' runtime directory (:func:`cartable.extensions.kernel_account.kernel_account`).
+    ``kernels/`` the kernels' runtime directory (:func:`cartable.core.kernel_account.kernel_account`).
     With ``kernel_user`` (the service is root) that account reaches ``kernels/`` (its own) and its
     page's bundle, and lists neither ``root`` nor ``views/`` (0711); otherwise both are 0700.
     Returns ``views/``."""
@@ -516,8 +516,8 @@ def prepare_state(root: Path, kernel_user: str | None) -> Path:
 
 
 def main(argv=None):
-    from cartable.hub import config
-    from cartable.hub.db import Database
+    from cartable.core import config
+    from cartable.core.db import Database
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=None)

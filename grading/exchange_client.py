@@ -28,7 +28,7 @@ from nbgrader.exchange.abc.exchange import ExchangeError
 from traitlets import Bool, Float, Unicode, default
 
 from cartable.grading.exchange_store import check_member_name, directory_manifest, manifest_digest, Refused
-from cartable.sanitize import HTML_EXPORTER_CONFIG
+from cartable.core.sanitize import HTML_EXPORTER_CONFIG
 
 PLUGINS = {
     "exchange": "CartableExchange",
@@ -59,8 +59,8 @@ import os
 if os.environ.get("CARTABLE_EXCHANGE_URL"):
     from cartable.grading.exchange_client import configure
     configure(get_config())  # noqa: F821
-# The formgrader and generate_feedback render pupils' notebooks sanitized (cartable.sanitize).
-from cartable.sanitize import configure_nbconvert
+# The formgrader and generate_feedback render pupils' notebooks sanitized (cartable.core.sanitize).
+from cartable.core.sanitize import configure_nbconvert
 configure_nbconvert(get_config())  # noqa: F821
 '''
 
@@ -68,7 +68,7 @@ configure_nbconvert(get_config())  # noqa: F821
 # tornado settings already hold a Content-Security-Policy; the formgrader is shown in an
 # iframe of the same origin, so the teacher's server allows its own origin (only).
 # nbconvert in a staff server (the formgrader, whose exporter takes this config through its
-# parent, and /nbconvert/html) sanitizes pupils' HTML, SVG and Markdown (cartable.sanitize).
+# parent, and /nbconvert/html) sanitizes pupils' HTML, SVG and Markdown (cartable.core.sanitize).
 STAFF_SERVER_CONFIG = {
     "ServerApp": {"tornado_settings": {"headers": {
         "Content-Security-Policy": "frame-ancestors 'self'; report-uri /api/security/csp-report"}}},

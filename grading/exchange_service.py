@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from tornado import ioloop, web
 from tornado.httpserver import HTTPServer
 
-from cartable import sanitize
+from cartable.core import sanitize
 from cartable.grading.courses import CourseRegistry
 from cartable.grading.exchange_store import (
     Announcement,
@@ -44,8 +44,8 @@ from cartable.grading.exchange_store import (
     to_utc_naive,
     zlib_error,
 )
-from cartable.hub.db import Database, utcnow
-from cartable.i18n import _, gettext_for
+from cartable.core.db import Database, utcnow
+from cartable.core.i18n import _, gettext_for
 
 log = logging.getLogger("cartable.exchange")
 SERVICE_NAME = "cartable-exchange"
@@ -1032,7 +1032,7 @@ class NotFoundHandler(BaseHandler):
 def main(argv=None):
     from jupyterhub.services.auth import HubAuth
 
-    from cartable.hub import config
+    from cartable.core import config
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=None)

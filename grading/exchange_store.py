@@ -44,8 +44,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from cartable.hub.db import Database, utcnow
-from cartable.i18n import _
+from cartable.core.db import Database, utcnow
+from cartable.core.i18n import _
 
 
 class Base(DeclarativeBase):

@@ -13,7 +13,7 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
 from traitlets import Bool, Unicode
 
-from cartable.i18n import _, gettext_for
+from cartable.core.i18n import _, gettext_for
 
 BEGIN = "### BEGIN HIDDEN TESTS"
 END = "### END HIDDEN TESTS"
@@ -59,11 +59,11 @@ class HideHiddenTests(Preprocessor):
 
 def configure(c) -> None:
     """Put :class:`HideHiddenTests` first in ``GenerateFeedback``'s preprocessors; the feedback
-    page renders the pupil's HTML, SVG and Markdown sanitized (:mod:`cartable.sanitize`)."""
+    page renders the pupil's HTML, SVG and Markdown sanitized (:mod:`cartable.core.sanitize`)."""
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
-    from cartable.sanitize import configure_nbconvert
+    from cartable.core.sanitize import configure_nbconvert
 
     c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
     configure_nbconvert(c)

@@ -82,7 +82,7 @@ def _preload():
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a library missing on this site is simply not preloaded
             pass
-    from cartable import i18n
+    from cartable.core import i18n
 
     for lang in i18n.LANGUAGES:
         i18n.translations(lang)  # compiled once here rather than in every notebook's process

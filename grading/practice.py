@@ -163,7 +163,7 @@ def render_feedback(path: Path, score, max_score, language: str = "fr") -> str:
     from nbconvert import HTMLExporter
 
     from cartable.grading.feedback import HideHiddenTests
-    from cartable.i18n import _, gettext_for
+    from cartable.core.i18n import _, gettext_for
 
     nb = nbformat.read(path, 4)
     nb, _res = HideHiddenTests(language=language).preprocess(nb, {})

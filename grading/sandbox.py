@@ -72,7 +72,7 @@ class Limits:
         return replace(self, **{k: used for k, (_, used) in lowered.items()}), lowered
 
 
-# The defaults of ``grading.max_limits`` in hub/schema.yaml (a test keeps them equal).
+# The defaults of ``grading.max_limits`` in cartable/core/schema.yaml (a test keeps them equal).
 MAX_LIMITS = {"cell_seconds": 120, "notebook_seconds": 600, "cpu_seconds": 300, "memory_mb": 2048,
               "processes": 64, "open_files": 256, "disk_mb": 256, "output_kb": 2048}
 

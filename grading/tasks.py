@@ -23,7 +23,7 @@ import threading
 
 from celery import Celery
 
-from cartable.connections import password_warning
+from cartable.core.connections import password_warning
 
 BROKER = os.environ.get("CARTABLE_CELERY_BROKER", "redis://127.0.0.1:6379/0")
 

@@ -10,8 +10,8 @@ from enum import Enum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from cartable.hub.db import Credential, Database, Person, utcnow
-from cartable.i18n import _
+from cartable.core.db import Credential, Database, Person, utcnow
+from cartable.core.i18n import _
 
 # No 0/O, 1/l/I: the slips are read off paper by pupils.
 ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"

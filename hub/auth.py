@@ -14,8 +14,8 @@ from tornado import web
 from traitlets import Bool, Integer, Unicode
 
 from cartable.hub import accounts
-from cartable.hub.db import Credential, Database, Person
-from cartable.i18n import _, gettext_for
+from cartable.core.db import Credential, Database, Person
+from cartable.core.i18n import _, gettext_for
 
 CHANGE_TOKEN = "cartable-password-change"
 CHANGE_TOKEN_MINUTES = 10

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 import yaml
 
-from cartable.hub import config as site_config
-from cartable.i18n import _, bilingual
+from cartable.core import config as site_config
+from cartable.core.i18n import _, bilingual
 
 CONFIG_PY = Path(__file__).with_name("jupyterhub_config.py")
 
@@ -131,7 +131,7 @@ def demo_setup(obj, roster):
     from sqlalchemy import select
 
     from cartable.hub import accounts, roster as roster_mod
-    from cartable.hub.db import Enrollment, Person, SchoolClass, Teaching
+    from cartable.core.db import Enrollment, Person, SchoolClass, Teaching
 
     cfg = obj.cfg
     db = obj.db()

@@ -7,7 +7,8 @@ from cartable.hub import privacy
 # before anything is written: databases, secrets and the exchange are born private
 privacy.private_umask()
 
-from cartable.hub import config, layers  # noqa: E402
+from cartable.hub import layers  # noqa: E402
+from cartable.core import config
 
 try:
     site = config.load()
@@ -32,7 +33,7 @@ if unrestricted:
     if site["network"]["isolation"] == "required":
         sys.exit(2)
 
-from cartable.connections import password_warning  # noqa: E402
+from cartable.core.connections import password_warning  # noqa: E402
 
 weak = password_warning("hub.database_url", site["hub"]["database_url"])
 if weak:

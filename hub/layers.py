@@ -13,8 +13,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from cartable import i18n
-from cartable.hub import privacy, roles
+from cartable.core import i18n
+from cartable.hub import privacy
+from cartable.core import roles
 
 PACKAGE_DIR = Path(__file__).parent
 CHECKOUT = PACKAGE_DIR.parent
@@ -125,7 +126,7 @@ def authentication(c, cfg):
 
 def rbac(c, cfg):
     from cartable.hub import sync
-    from cartable.hub.db import for_config
+    from cartable.core.db import for_config
 
     c.JupyterHub.custom_scopes = roles.CUSTOM_SCOPES
     service_roles = []
@@ -235,7 +236,7 @@ def templates(c, cfg):
         """The person's names in Latin and Arabic script, from the roster."""
         if user is None:
             return {}
-        from cartable.hub.db import Database
+        from cartable.core.db import Database
 
         db = roster.setdefault("db", Database(cfg.database_url("cartable")))
         person = db.person(user.name)
@@ -373,7 +374,7 @@ def dashboards(c, cfg):
 
 
 LESSONS_SERVICE = "cartable-lessons"
-# The Unix account lessons' kernels run as when the hub is root (cartable.extensions.kernel_account).
+# The Unix account lessons' kernels run as when the hub is root (cartable.core.kernel_account).
 LESSONS_KERNEL_ACCOUNT = "cartable-lesson"
 
 
@@ -388,7 +389,7 @@ def lessons_url(cfg) -> str:
 
 def _ensure_system_account(name: str, comment: str = "Cartable lessons' kernels") -> str:
     """The system account ``name`` (no home, no shell), made with ``useradd --system`` if missing:
-    what a service's kernels drop to when the hub is root (cartable.extensions.kernel_account)."""
+    what a service's kernels drop to when the hub is root (cartable.core.kernel_account)."""
     import pwd
     import subprocess
 

@@ -29,7 +29,7 @@ import subprocess
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from cartable.i18n import _, bilingual
+from cartable.core.i18n import _, bilingual
 
 TABLE_PREFIX = "cartable_"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", ""}

@@ -27,9 +27,9 @@ import requests
 from oauthenticator.generic import GenericOAuthenticator
 from traitlets import Dict, List, Unicode
 
-from cartable.hub import config as site_config
-from cartable.hub import roles
-from cartable.i18n import _, bilingual, gettext_for
+from cartable.core import config as site_config
+from cartable.core import roles
+from cartable.core.i18n import _, bilingual, gettext_for
 
 ROLES = ("pupil", "teacher", "director", "inspector", "admin")
 
@@ -210,7 +210,7 @@ class CartableOIDCAuthenticator(GenericOAuthenticator):
         mapped = (auth_state or {}).get("cartable") or {}
         groups = set(mapped.get("groups") or [])
         if self.roster_db_url and mapped.get("role") in ("teacher", "inspector") and mapped.get("username"):
-            from cartable.hub.db import Database
+            from cartable.core.db import Database
             from cartable.hub.sync import teaching_groups
 
             db = Database(self.roster_db_url)

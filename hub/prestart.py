@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from cartable.hub import roles
+from cartable.core import roles
 from cartable.hub.sync import HubClient
 
 log = logging.getLogger("cartable.prestart")
@@ -95,7 +95,7 @@ def loop(cfg, interval: float = 30.0, spacing: float = 2.0) -> None:
 
 
 def main(argv=None):
-    from cartable.hub import config
+    from cartable.core import config
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between two looks at the timetable")

@@ -23,7 +23,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from cartable.i18n import _, bilingual
+from cartable.core.i18n import _, bilingual
 
 PRIVATE_UMASK = 0o077
 STATE_DIR_MODE = 0o711
@@ -141,7 +141,7 @@ def exposures(cfg, isolated: bool) -> list[Exposure]:
     as the hub's account."""
     found = [*homes_exposures(cfg), *state_exposures(cfg)]
     if isolated:
-        from cartable.grading.catalogue import default_path
+        from cartable.core.catalogue import default_path
 
         found += library_exposures(default_path().parent)
     return found

@@ -26,7 +26,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from cartable.hub import accounts
-from cartable.hub.db import (
+from cartable.core.db import (
     Credential,
     Database,
     Enrollment,
@@ -37,7 +37,7 @@ from cartable.hub.db import (
     Teaching,
 )
 from cartable.hub.slips import SlipEntry
-from cartable.i18n import _, gettext_for, normalize
+from cartable.core.i18n import _, gettext_for, normalize
 
 # --------------------------------------------------------------------------------------
 # Columns, roles and value formats

@@ -17,7 +17,7 @@ import click
 from sqlalchemy import select
 
 from cartable.hub import accounts, slips
-from cartable.i18n import _, gettext_for, normalize
+from cartable.core.i18n import _, gettext_for, normalize
 
 
 def _lang(cfg) -> str:
@@ -142,7 +142,7 @@ def accounts_cmd():
 
 
 def _memberships(s, school: str, year: str | None) -> dict[str, list[str]]:
-    from cartable.hub.db import Enrollment, SchoolClass, Teaching
+    from cartable.core.db import Enrollment, SchoolClass, Teaching
 
     out: dict[str, list[str]] = {}
     if year is None:
@@ -158,7 +158,7 @@ def _memberships(s, school: str, year: str | None) -> dict[str, list[str]]:
 
 def _find_class(cfg, db, code: str) -> tuple[str, str]:
     """(year, code) of the class ``code`` of the current year, or exit."""
-    from cartable.hub.db import SchoolClass
+    from cartable.core.db import SchoolClass
 
     school = cfg["school"]["code"]
     year = db.current_year(school)
@@ -172,7 +172,7 @@ def _find_class(cfg, db, code: str) -> tuple[str, str]:
 
 
 def _person(cfg, db, username: str):
-    from cartable.hub.db import Person
+    from cartable.core.db import Person
 
     with db.session() as s:
         p = s.get(Person, username.strip().lower())
@@ -187,7 +187,7 @@ def _person(cfg, db, username: str):
 @click.pass_obj
 def accounts_list(obj, class_code, role):
     """List the school's accounts."""
-    from cartable.hub.db import Credential, Person, utcnow
+    from cartable.core.db import Credential, Person, utcnow
     from cartable.hub.roster import ROLE_ALIASES, fold
 
     cfg, db = obj.cfg, obj.db()
@@ -266,7 +266,7 @@ def accounts_reset(obj, username, slips_out, login_url):
 @click.pass_obj
 def accounts_slips(obj, class_code, out, only_new, login_url):
     """New passwords and slips for the pupils of a class (only hashes are stored, so reprinting resets)."""
-    from cartable.hub.db import Credential, Enrollment, Person, SchoolClass
+    from cartable.core.db import Credential, Enrollment, Person, SchoolClass
 
     cfg, db = obj.cfg, obj.db()
     school = cfg["school"]["code"]

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cartable.i18n import _, gettext_for
+from cartable.core.i18n import _, gettext_for
 
 CARDS_PER_PAGE = 8
 

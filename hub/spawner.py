@@ -22,7 +22,7 @@ from traitlets import Bool, Enum, Integer, List, Unicode, default
 
 from cartable.hub.limits import Cgroups, Limits
 
-from cartable.hub.roles import ROLE_GROUP
+from cartable.core.roles import ROLE_GROUP
 
 GROUP = "cartable-users"
 RUNTIME_BASE = "/run/cartable"
@@ -214,7 +214,7 @@ class CartableSpawner(LocalProcessSpawner):
 
     async def start(self):
         if running_as_root() and not self.isolated:
-            from cartable.i18n import _, bilingual
+            from cartable.core.i18n import _, bilingual
 
             raise RuntimeError(bilingual(_(
                 "Refusing to run a user's server as root: set spawner.isolation to auto or unix in cartable.yaml.")))

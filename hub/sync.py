@@ -20,8 +20,8 @@ from collections import defaultdict
 import requests
 from sqlalchemy import select
 
-from cartable.hub import roles
-from cartable.hub.db import Database, Enrollment, Inspection, Person, SchoolClass, Teaching
+from cartable.core import roles
+from cartable.core.db import Database, Enrollment, Inspection, Person, SchoolClass, Teaching
 
 log = logging.getLogger("cartable.sync")
 MANAGED_PREFIXES = ("school:", "class:", "course:", "inspect:", "role:")
@@ -192,7 +192,7 @@ def push_if_running(cfg, db: Database) -> dict | None:
 
 def loop(cfg, interval: float = 5.0, full_every: float = 600.0):
     """The ``cartable-sync`` service: push at start, then whenever the roster changes."""
-    from cartable.hub.db import for_config
+    from cartable.core.db import for_config
 
     db = for_config(cfg)
     # As a Hub service, the Hub hands us its API URL and our token; else read them from the site.
@@ -214,7 +214,7 @@ def loop(cfg, interval: float = 5.0, full_every: float = 600.0):
 
 
 def main(argv=None):
-    from cartable.hub import config
+    from cartable.core import config
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loop", action="store_true", help="keep following roster changes (the Hub service)")
@@ -228,7 +228,7 @@ def main(argv=None):
         except KeyboardInterrupt:
             log.info("stopped")
     else:
-        from cartable.hub.db import for_config
+        from cartable.core.db import for_config
 
         print(push_if_running(cfg, for_config(cfg)))
 

@@ -65,7 +65,7 @@ def xss_roster(tmp: Path) -> Path:
 def add_second_school(hub) -> None:
     """LYC2: one class 2BSM1, two pupils, a teacher of maths and physics; the demo inspector also
     inspects LYC2's physics (not its maths)."""
-    from cartable.hub.db import Enrollment, Inspection, Person, SchoolClass, Teaching
+    from cartable.core.db import Enrollment, Inspection, Person, SchoolClass, Teaching
 
     db = hub.db()
     with db.session() as s:

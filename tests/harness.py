@@ -161,12 +161,12 @@ class Hub:
     # -- site set-up ---------------------------------------------------------------
     @property
     def cfg(self):
-        from cartable.hub import config
+        from cartable.core import config
 
         return config.load(self.config_path)
 
     def db(self):
-        from cartable.hub.db import for_config
+        from cartable.core.db import for_config
 
         return for_config(self.cfg)
 

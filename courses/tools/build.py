@@ -158,7 +158,7 @@ def generate():
                         "timed": True})
 
     header = ("# Cartable course library: one entry per lesson, exercise set and exam.\n"
-              "# Paths are relative to this folder. Validated by cartable.grading.catalogue\n"
+              "# Paths are relative to this folder. Validated by cartable.core.catalogue\n"
               "# (schema there); written by tools/build.py, may be edited by hand.\n")
     files["catalogue.yaml"] = header + yaml.dump(
         {"version": 1, "entries": entries}, Dumper=_NoAliases, allow_unicode=True,

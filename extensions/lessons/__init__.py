@@ -8,7 +8,7 @@
 - :mod:`.service`: the service itself (Voilà with Hub OAuth, pre-started kernels, the
   lesson list, the low-bandwidth pages and the publishing API);
 - the kernelspec ``cartable-lesson`` (``share/jupyter/kernels``), whose launcher
-  (:mod:`cartable.extensions.kernel_account`) drops to the lessons' unprivileged account;
+  (:mod:`cartable.core.kernel_account`) drops to the lessons' unprivileged account;
 - :mod:`.cli`: ``cartable lessons build|publish|withdraw|list``.
 
 See ``docs/lessons.md``.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from cartable.i18n import _, gettext_for, normalize
+from cartable.core.i18n import _, gettext_for, normalize
 
 
 def _lang() -> str:

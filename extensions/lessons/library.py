@@ -34,7 +34,7 @@ from pathlib import Path
 import nbformat
 
 from cartable.extensions.lessons import KERNEL_NAME
-from cartable.i18n import _
+from cartable.core.i18n import _
 
 TEMPLATES = {"ltr": "cartable", "rtl": "cartable-rtl"}
 ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF]")
@@ -244,7 +244,7 @@ def stamp(nb, lang: str) -> None:
 def sanitize_cells(nb) -> None:
     """Markdown and raw cells without what would run script in pupils' browsers (a published
     lesson's text is shown on the hub's origin)."""
-    from cartable.sanitize import clean_markdown
+    from cartable.core.sanitize import clean_markdown
 
     for cell in nb.cells:
         if cell.cell_type in ("markdown", "raw"):
@@ -305,7 +305,7 @@ class Library:
     # -- the course library ----------------------------------------------------------
     def sync_library(self) -> list[Lesson]:
         """Copy the catalogue's lessons into the served tree (stamped); return them."""
-        from cartable.grading.catalogue import load
+        from cartable.core.catalogue import load
 
         cat = load(self.catalogue_path)
         lessons = []

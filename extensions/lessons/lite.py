@@ -36,7 +36,7 @@ from pathlib import Path
 import nbformat
 
 from cartable.extensions.lessons import KERNEL_NAME
-from cartable.sanitize import clean
+from cartable.core.sanitize import clean
 
 LITE_VERSION = "2"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -265,7 +265,7 @@ def _widget_html(model_id: str, widgets: dict, seen: set) -> str:
 
 
 def sanitize(fragment: str) -> str:
-    """HTML a lesson's author wrote, without what runs script (:func:`cartable.sanitize.clean`)."""
+    """HTML a lesson's author wrote, without what runs script (:func:`cartable.core.sanitize.clean`)."""
     return clean(fragment)
 
 

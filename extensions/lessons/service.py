@@ -49,10 +49,10 @@ from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
-from cartable.extensions.kernel_account import kernel_account
+from cartable.core.kernel_account import kernel_account
 from cartable.extensions.lessons import SERVICE_NAME, SHARE, lite
 from cartable.extensions.lessons.library import Library, Refused, Viewer, direction, valid_name
-from cartable.i18n import _, gettext_for, normalize
+from cartable.core.i18n import _, gettext_for, normalize
 
 log = logging.getLogger("cartable.lessons")
 VENV_VOILA_DATA = Path(sys.prefix) / "share" / "jupyter" / "voila"
@@ -469,7 +469,7 @@ class LibraryApiHandler(ApiBase):
     async def get(self):
         if await self.allowed() is None:
             return
-        from cartable.grading.catalogue import load
+        from cartable.core.catalogue import load
 
         cat = load(self.state.library.catalogue_path)
         self.finish(json.dumps([{"id": e.id, "kind": e.kind, "subject": e.subject, "level": e.level,
@@ -488,7 +488,7 @@ class LibraryItemHandler(LibraryApiHandler):
         import io
         import tarfile
 
-        from cartable.grading.catalogue import load
+        from cartable.core.catalogue import load
 
         cat = load(self.state.library.catalogue_path)
         try:
@@ -617,7 +617,7 @@ def main(argv=None):
     root = Path(args.root)
     root.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MPLCONFIGDIR", str(root / "mpl"))
-    # kernels drop to the lessons' account (cartable.extensions.kernel_account); their sockets
+    # kernels drop to the lessons' account (cartable.core.kernel_account); their sockets
     # live in that account's runtime directory
     os.environ["CARTABLE_LESSON_IPC_DIR"] = str(kernel_account(root / "kernels", args.kernel_user))
     library = Library(root, Path(args.catalogue) if args.catalogue else None)

@@ -14,7 +14,7 @@ from nbgrader.exchange.abc.exchange import ExchangeError
 
 from cartable.extensions.panel.pupil import call, client, exchange_refusal
 from cartable.extensions.panel.refusal import Refusal
-from cartable.i18n import _
+from cartable.core.i18n import _
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"

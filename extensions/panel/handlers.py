@@ -33,7 +33,7 @@ from tornado.ioloop import IOLoop
 from cartable.extensions.panel import classroom, launcher, pupil, teacher
 from cartable.extensions.panel.refusal import Refusal
 from cartable.extensions.panel.zone import zone_rules
-from cartable.i18n import _
+from cartable.core.i18n import _
 
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 

@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlparse
 
 import requests
 
-from cartable.i18n import normalize
+from cartable.core.i18n import normalize
 
 log = logging.getLogger("cartable.panel")
 TIMEOUT = (3, 15)  # connect, read (a lessons service busy with a class still answers its list)

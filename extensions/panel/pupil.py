@@ -12,7 +12,7 @@ from pathlib import Path
 from nbgrader.exchange.abc.exchange import ExchangeError
 
 from cartable.extensions.panel.refusal import Refusal, from_exchange
-from cartable.i18n import _
+from cartable.core.i18n import _
 
 log = logging.getLogger("cartable.panel")
 

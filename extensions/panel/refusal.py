@@ -3,12 +3,12 @@
 The exchange service already answers refusals in the three languages
 (``{"message": "fr\\nar\\nen"}``, which the nbgrader plugin raises as its error text);
 those are passed through unchanged. The extension's own refusals come from
-:mod:`cartable.i18n` catalogues (``cartable/locale/*/LC_MESSAGES/lab.po``).
+:mod:`cartable.core.i18n` catalogues (``cartable/locale/*/LC_MESSAGES/lab.po``).
 """
 
 from __future__ import annotations
 
-from cartable.i18n import LANGUAGES, gettext_for
+from cartable.core.i18n import LANGUAGES, gettext_for
 
 
 def translated(msgid: str, **params) -> dict[str, str]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from cartable.extensions.panel.classroom import space
 from cartable.extensions.panel.pupil import call, client
 from cartable.extensions.panel.refusal import Refusal
-from cartable.i18n import _
+from cartable.core.i18n import _
 
 GRADING_FILE = ".cartable-grading.json"
 

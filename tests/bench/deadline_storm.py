@@ -149,7 +149,7 @@ def ours(args, tmp: Path) -> dict:
     from sqlalchemy import select
 
     from cartable.grading.exchange_store import Store, Submission, manifest_digest
-    from cartable.hub.db import Database
+    from cartable.core.db import Database
 
     db = Database(hub.cfg.database_url("cartable"))
     store = Store(hub.state / "exchange", db)

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 import yaml
 
-from cartable.grading import catalogue as catmod
+from cartable.core import catalogue as catmod
 
 COURSES = Path(__file__).resolve().parents[2] / "courses"
 CATALOGUE = COURSES / "catalogue.yaml"

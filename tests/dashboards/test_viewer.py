@@ -144,7 +144,7 @@ def test_dashboard_kernel_runs_as_the_dashboards_account(tmp_path, monkeypatch):
     own bundle and nothing of the service's; the lessons' account cannot read the bundle."""
     if os.geteuid() != 0:
         pytest.skip("needs root to change account")
-    from cartable.extensions import kernel_account as ka
+    from cartable.core import kernel_account as ka
     from cartable.hub.layers import DASHBOARDS_KERNEL_ACCOUNT, LESSONS_KERNEL_ACCOUNT, _ensure_system_account
     from harness import outside_dir, run_in_kernel
 
@@ -207,7 +207,7 @@ def test_dashboard_kernels_start_only_through_the_launcher(monkeypatch):
 
     from tornado.web import HTTPError
 
-    from cartable.extensions import kernel_account as ka
+    from cartable.core import kernel_account as ka
 
     if os.geteuid() == 0:
         monkeypatch.delenv(ka.USER_ENV, raising=False)
@@ -279,7 +279,7 @@ def gradebook(path, course, pupils, foreign_course=None, assignment="dm1"):
 def roster_db(tmp_path, classes=("A", "B")):
     """Cartable's database with, per class K of LYC1, teacher ``tK`` of maths and pupil ``pK``
     (course ``lyc1-2026-K-maths``)."""
-    from cartable.hub.db import Database, Enrollment, Person, SchoolClass, Teaching
+    from cartable.core.db import Database, Enrollment, Person, SchoolClass, Teaching
 
     db = Database(f"sqlite:///{tmp_path / 'cartable.db'}")
     with db.session() as s:
@@ -392,7 +392,8 @@ def test_grade_store_reads_sqlite_and_postgresql_gradebooks(tmp_path, postgres, 
 def test_layer_registers_the_service_with_oauth_and_a_role(tmp_path):
     from traitlets.config import Config
 
-    from cartable.hub import config, layers
+    from cartable.hub import layers
+    from cartable.core import config
 
     cfg = config.from_dict({"school": {"name": "Lycée Test", "code": "TST"},
                             "hub": {"state_dir": str(tmp_path / "state"), "port": 9000}}, tmp_path)

@@ -388,7 +388,7 @@ def test_a_teachers_limits_are_clamped_to_the_sites_maxima(course):
 
 
 def test_the_sites_maxima_are_the_schemas_defaults_and_can_be_lowered():
-    from cartable.hub import config
+    from cartable.core import config
 
     cfg = config.from_dict({"school": {"name": "Lycée", "code": "L"}})
     assert cfg["grading"]["max_limits"] == MAX_LIMITS
@@ -407,7 +407,7 @@ def test_the_exchange_hides_the_sites_state_and_homes(tmp_path):
     import tempfile
 
     from cartable.grading.exchange_service import App
-    from cartable.hub.db import Database
+    from cartable.core.db import Database
 
     site = Path(tempfile.mkdtemp(prefix=".sandbox-test-", dir=ROOT))
     try:

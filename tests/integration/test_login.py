@@ -19,7 +19,7 @@ def site(database_url, tmp_path_factory):
                         "spawner": {"isolation": "none"}})
     accounts = hub.import_roster()
     # the demo set-up clears the flag: put every account back to a first login
-    from cartable.hub.db import Credential
+    from cartable.core.db import Credential
 
     with hub.db().session() as s:
         for cred in s.query(Credential):

@@ -5,7 +5,7 @@ Attacks: a pupil or a teacher of another class reads or posts (404, like the res
 exchange); a pupil posts an announcement or withdraws a classmate's exposé (refused, with
 a message in French, Arabic and English); a script in an announcement or an exposé never
 runs: announcements are JSON data (the panel shows them as text), exposés are cleaned when
-published (cartable.sanitize) and served with a
+published (cartable.core.sanitize) and served with a
 ``sandbox`` Content-Security-Policy that forbids every script.
 """
 
@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from cartable import sanitize
+from cartable.core import sanitize
 from exchange_helpers import Tokens
 from lab_school import MINE, TEACHER, THEIRS
 
@@ -143,7 +143,7 @@ def test_expose_is_read_by_the_class_in_a_sandbox_and_withdrawn(school, tokens):
     for ex in (classmate, teacher, author):
         r = ex("GET", f"exposes/{e['expose_id']}")
         assert r.status_code == 200
-        # kept as published once cleaned: its text, none of its script (cartable.sanitize)
+        # kept as published once cleaned: its text, none of its script (cartable.core.sanitize)
         assert r.text == sanitize.page(html, title=e["title"])
         assert "<h1>Les suites</h1>" in r.text and "<script" not in r.text and "onerror" not in r.text
         # the page is shown as published, but no script of it may run, nor any request leave it

@@ -28,7 +28,8 @@ DASHBOARDS_PREFIX = "/services/cartable-dashboards/"
 
 
 def test_layer_gives_servers_the_dashboards_url_and_what_their_token_needs(tmp_path):
-    from cartable.hub import config, layers
+    from cartable.hub import layers
+    from cartable.core import config
 
     cfg = config.from_dict({"school": {"name": "Lycée Test", "code": "TST"},
                             "hub": {"state_dir": str(tmp_path / "state"), "port": 9000}}, tmp_path)

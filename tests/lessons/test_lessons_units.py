@@ -199,7 +199,7 @@ def test_kernel_launcher_drops_to_the_lessons_account(tmp_path):
         "os.execv = lambda exe, argv: (print(os.getuid(), os.getgid(), os.getgroups(), argv[-1],"
         " open(argv[-1]).read(), os.environ.get('JUPYTERHUB_API_TOKEN')), sys.exit(0))\n"
         "sys.argv = ['kernel', '-f', sys.argv[1]]\n"
-        "runpy.run_module('cartable.extensions.kernel_account', run_name='__main__')\n")
+        "runpy.run_module('cartable.core.kernel_account', run_name='__main__')\n")
     env = dict(os.environ, CARTABLE_KERNEL_USER=account, CARTABLE_KERNEL_RUNTIME=str(runtime),
                JUPYTERHUB_API_TOKEN="secret-of-the-service")
     out = subprocess.run([sys.executable, "-c", code, str(probe)], capture_output=True, text=True, env=env, timeout=60)
@@ -211,12 +211,12 @@ def test_kernel_launcher_drops_to_the_lessons_account(tmp_path):
 
 def test_lesson_kernelspec_starts_a_kernel_as_the_lessons_account(tmp_path, monkeypatch):
     """As root: a real kernel of the ``cartable-lesson`` kernelspec, with the environment the service
-    sets up (cartable.extensions.kernel_account), runs as ``cartable-lesson``, without the token."""
+    sets up (cartable.core.kernel_account), runs as ``cartable-lesson``, without the token."""
     if os.geteuid() != 0:
         pytest.skip("needs root to change account")
     import pwd
 
-    from cartable.extensions import kernel_account as ka
+    from cartable.core import kernel_account as ka
     from cartable.extensions.lessons import SHARE
     from cartable.hub.layers import LESSONS_KERNEL_ACCOUNT, _ensure_system_account
     from harness import outside_dir, run_in_kernel
@@ -236,7 +236,8 @@ def test_lesson_kernelspec_starts_a_kernel_as_the_lessons_account(tmp_path, monk
 
 
 def test_layer_registers_the_service_with_its_roles(tmp_path):
-    from cartable.hub import config, layers
+    from cartable.hub import layers
+    from cartable.core import config
 
     cfg = config.from_dict({"school": {"name": "Lycée Test", "code": "TST"},
                             "hub": {"state_dir": str(tmp_path / "state"), "port": 9000}}, tmp_path)

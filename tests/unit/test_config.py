@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cartable.hub import config
+from cartable.core import config
 
 GOOD = """\
 school:
@@ -122,7 +122,7 @@ def test_config_set_refuses_bad_values_and_keeps_the_file(tmp_path):
 
 
 def test_lessons_pool_settings_are_checked(tmp_path):
-    from cartable.hub import config
+    from cartable.core import config
 
     base = {"school": {"name": "Lycée Test", "code": "TST"}}
     assert config.from_dict(base, tmp_path)["lessons"] == {"pool_size": 4, "preheat": []}

@@ -10,7 +10,8 @@ import tarfile
 import pytest
 from traitlets.config import Config
 
-from cartable.hub import config, layers
+from cartable.hub import layers
+from cartable.core import config
 
 
 def site(tmp_path, **sections):
@@ -60,7 +61,7 @@ def test_bad_names_are_refused(name, code):
 
 def test_store_stages_checks_and_deduplicates(tmp_path):
     from cartable.grading.exchange_store import Refused, Store, manifest_digest
-    from cartable.hub.db import Database
+    from cartable.core.db import Database
 
     store = Store(tmp_path / "ex", Database(f"sqlite:///{tmp_path / 'db.sqlite'}"))
     assert stat.S_IMODE((tmp_path / "ex").stat().st_mode) == 0o700

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cartable import i18n
+from cartable.core import i18n
 
 
 @pytest.mark.parametrize("lang", ["fr", "ar"])

@@ -8,7 +8,8 @@ import sys
 
 from traitlets.config import Config
 
-from cartable.hub import config, layers, roles
+from cartable.hub import layers
+from cartable.core import config, roles
 
 
 def site(tmp_path, **sections):

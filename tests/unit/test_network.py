@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from cartable.hub import config, network
+from cartable.hub import network
+from cartable.core import config
 
 ROOT_WITH_NFT = os.geteuid() == 0 and shutil.which("nft")
 
@@ -73,7 +74,7 @@ def test_disabled_says_so(tmp_path):
     (None, False),
 ])
 def test_database_and_broker_urls_without_a_password_are_warned_of(url, weak):
-    from cartable.connections import password_warning, without_password
+    from cartable.core.connections import password_warning, without_password
 
     assert without_password(url) is weak
     message = password_warning("hub.database_url", url)

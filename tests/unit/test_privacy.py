@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from cartable.hub import config, layers, privacy
+from cartable.hub import layers, privacy
+from cartable.core import config
 
 
 def site(tmp_path, **spawner):

@@ -13,9 +13,10 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
-from cartable.hub import accounts, config, roster
+from cartable.hub import accounts, roster
+from cartable.core import config
 from cartable.hub.accounts import Outcome, Policy
-from cartable.hub.db import (
+from cartable.core.db import (
     Credential,
     Database,
     Enrollment,
@@ -519,7 +520,7 @@ def test_cli_accounts(cli, tmp_path):
     html = (tmp_path / "one.html").read_text(encoding="utf-8")
     assert html.count('<section class="card">') == 1 and stat.S_IMODE((tmp_path / "one.html").stat().st_mode) == 0o600
     cfg = config.load(tmp_path / "cartable.yaml")
-    from cartable.hub.db import for_config
+    from cartable.core.db import for_config
 
     db = for_config(cfg)
     assert login(db, "j130012345", first["j130012345"]) == Outcome.BAD
@@ -579,7 +580,7 @@ def test_import_and_rollover_on_postgresql(cfg, postgres):
 def test_every_roster_message_is_translated():
     from babel.messages.extract import extract_from_file
 
-    from cartable.i18n import gettext_for
+    from cartable.core.i18n import gettext_for
 
     ids = {msg for f in ("hub/roster.py", "hub/slips.py", "hub/roster_cli.py")
            for _l, msg, _c, _x in extract_from_file("python", REPO / f, keywords={"_": None})}

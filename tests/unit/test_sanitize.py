@@ -1,4 +1,4 @@
-"""The one sanitizer (cartable.sanitize, nh3) against classic XSS payloads, with positive controls:
+"""The one sanitizer (cartable.core.sanitize, nh3) against classic XSS payloads, with positive controls:
 legitimate notebook HTML survives. What the output may hold is checked on its parse (Python's
 HTML parser reads nh3's well-formed output as a browser would), not on substrings alone. The
 same payloads are run in Chromium against a real hub in tests/lab/test_browser_xss.py."""
@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from cartable import sanitize
-from cartable.sanitize import clean, clean_markdown
+from cartable.core import sanitize
+from cartable.core.sanitize import clean, clean_markdown
 
 #: (case, payload): each must come out with nothing that runs script or loads a page
 PAYLOADS = [

@@ -207,6 +207,6 @@ class Database:
 
 
 def for_config(cfg) -> Database:
-    """The database of a :class:`~cartable.hub.config.SiteConfig`."""
+    """The database of a :class:`~cartable.core.config.SiteConfig`."""
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     return Database(cfg.database_url("cartable"))

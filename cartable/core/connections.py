@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from cartable.i18n import _, bilingual
+from cartable.core.i18n import _, bilingual
 
 
 def without_password(url: str | None) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from cartable.i18n import _
+from cartable.core.i18n import _
 
 CUSTOM_SCOPES = {
     "custom:cartable:learn": {

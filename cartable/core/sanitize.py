@@ -95,7 +95,7 @@ CLEANER = nh3.Cleaner(tags=set(TAGS), clean_content_tags=set(CLEAN_CONTENT_TAGS)
 
 
 def clean(fragment) -> str:
-    """``fragment`` (HTML, ``str`` or UTF-8 ``bytes``) with only what :mod:`this module <cartable.sanitize>`
+    """``fragment`` (HTML, ``str`` or UTF-8 ``bytes``) with only what :mod:`this module <cartable.core.sanitize>`
     allows. Also the ``clean_html`` filter of nbconvert where :data:`HTML_EXPORTER_CONFIG` applies."""
     if isinstance(fragment, bytes):
         fragment = fragment.decode("utf-8", "replace")
@@ -119,7 +119,7 @@ def clean_files_prefix(text) -> str:
 #: this module rather than nbconvert's bleach allow-list (which drops every image).
 HTML_EXPORTER_CONFIG = {
     "sanitize_html": True,
-    "filters": {"clean_html": "cartable.sanitize.clean", "strip_files_prefix": "cartable.sanitize.clean_files_prefix"},
+    "filters": {"clean_html": "cartable.core.sanitize.clean", "strip_files_prefix": "cartable.core.sanitize.clean_files_prefix"},
 }
 
 

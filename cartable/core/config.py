@@ -19,7 +19,7 @@ import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from cartable.i18n import _, gettext_for
+from cartable.core.i18n import _, gettext_for
 
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 ENV_VAR = "CARTABLE_CONFIG"

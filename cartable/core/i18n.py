@@ -17,7 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 DOMAIN = "cartable"
-LOCALE_DIR = Path(__file__).parent / "locale"
+LOCALE_DIR = Path(__file__).parent.parent / "locale"
 LANGUAGES = ("fr", "ar", "en")
 DEFAULT_LANGUAGE = "fr"
 RTL_LANGUAGES = frozenset({"ar"})
@@ -88,7 +88,7 @@ def extract_messages(root: Path | None = None) -> dict[str, set[str]]:
     import yaml
     from babel.messages.extract import extract_from_file
 
-    root = Path(root or Path(__file__).resolve().parent.parent)
+    root = Path(root or Path(__file__).resolve().parents[2])
     found: dict[str, set[str]] = {}
 
     def add(msgid, where):
@@ -106,9 +106,9 @@ def extract_messages(root: Path | None = None) -> dict[str, set[str]]:
     def walk(node):
         if isinstance(node, dict):
             if isinstance(node.get("description"), str):
-                add(node["description"], "hub/schema.yaml")
+                add(node["description"], "cartable/core/schema.yaml")
             for v in node.values():
                 walk(v)
 
-    walk(yaml.safe_load((root / "hub" / "schema.yaml").read_text(encoding="utf-8")))
+    walk(yaml.safe_load((root / "cartable" / "core" / "schema.yaml").read_text(encoding="utf-8")))
     return found

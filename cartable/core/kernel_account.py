@@ -13,7 +13,7 @@ Two sides, one module:
   directory and puts ``$CARTABLE_KERNEL_USER`` and ``$CARTABLE_KERNEL_RUNTIME`` in the
   environment its kernels get;
 * every kernel is started through this module (the kernelspecs ``cartable-lesson`` and
-  ``cartable-dashboard``: ``python -m cartable.extensions.kernel_account -f {connection_file}``).
+  ``cartable-dashboard``: ``python -m cartable.core.kernel_account -f {connection_file}``).
   Started as root, :func:`main`:
 
   - reads the connection file the service wrote (in a private directory) and copies it into the
@@ -101,7 +101,7 @@ def _limit(kind, value):
 def main(argv=None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) != 2 or argv[0] != "-f":
-        sys.exit("usage: python -m cartable.extensions.kernel_account -f CONNECTION_FILE")
+        sys.exit("usage: python -m cartable.core.kernel_account -f CONNECTION_FILE")
     connection = argv[1]
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -6,7 +6,7 @@ the catalogue's folder), and for graded material its total points; exams also ca
 stream's coefficient. Other parts of Cartable use :func:`load` and :meth:`Catalogue.select`
 to offer each class the material of its subject::
 
-    from cartable.grading.catalogue import load
+    from cartable.core.catalogue import load
     cat = load()
     for entry in cat.select(subject="physique-chimie", kind="exercises", stream="PC"):
         print(entry.id, entry.title("ar"), cat.path_of(entry))
@@ -21,7 +21,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from cartable.i18n import _, gettext_for, normalize
+from cartable.core.i18n import _, gettext_for, normalize
 
 KINDS = ("lesson", "exercises", "exam")
 SUBJECTS = ("mathematiques", "physique-chimie")
