@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html as html_module
 import re
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -55,7 +56,8 @@ def test_lesson_executes(executed_lessons, path):
 def test_lesson_renders_in_voila(voila_pages, path):
     status, html = voila_pages[path]
     assert status == 200
-    assert "application/vnd.jupyter.stderr" not in html, "an error or warning is shown"
+    shown = html.find("application/vnd.jupyter.stderr")
+    assert shown < 0, "an error or warning is shown:\n" + unescape(re.sub(r"<[^>]+>", "", html[shown:shown + 6000]))
     assert "Traceback" not in html
     # the executed widget outputs are embedded in the page as JSON (model ids)
     assert re.search(re.escape(f'"{WIDGET}": {{"model_id": "') + "[0-9a-f]{32}", html), \
