@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from cartable.core import roles
 from cartable.core.services import (PORT_OFFSETS, ServiceSpec, UsersRole, port, service_env, service_host_env,
                                     through_proxy)
 
@@ -21,8 +22,7 @@ DASHBOARDS_MODULE = "cartable.grading.dashboards_service"
 DASHBOARDS_KERNEL_ACCOUNT = "cartable-dashboard"
 #: What the dashboards service may learn of a viewer from their OAuth token: their groups and their
 #: role's Cartable scope (the Hub gives only the subset the viewer holds).
-DASHBOARDS_OAUTH_SCOPES = ["read:users:groups!user", "custom:cartable:learn", "custom:cartable:teach",
-                           "custom:cartable:manage-school", "custom:cartable:inspect"]
+DASHBOARDS_OAUTH_SCOPES = ["read:users:groups!user", *(roles.cartable_scope(r) for r in roles.ROLE_SCOPES)]
 #: What a user's server token adds to reach the dashboards service for the launcher's links.
 DASHBOARDS_SERVER_SCOPES = [f"access:services!service={DASHBOARDS_SERVICE}", *DASHBOARDS_OAUTH_SCOPES]
 
