@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cartable.core import roles
 from cartable.grading import analytics as an
 from cartable.core.i18n import _, direction, gettext_for, normalize
 
@@ -47,9 +48,6 @@ DASHBOARDS = {
     "school": {"roles": ("director", "admin"), "title": _("My school")},
     "inspection": {"roles": ("inspector", "admin"), "title": _("Inspection")},
 }
-#: The custom scope each role's token must carry (as well as the ``role:<role>`` group).
-ROLE_SCOPES = {"pupil": "custom:cartable:learn", "teacher": "custom:cartable:teach",
-               "director": "custom:cartable:manage-school", "inspector": "custom:cartable:inspect"}
 #: A question the class "failed": mean share of the points below this.
 FAILED_BELOW = 0.5
 AT_RISK_BELOW = 10.0
@@ -85,24 +83,19 @@ def viewer_from_model(model: dict, admins: Iterable[str] = ()) -> Viewer:
     administrator (``auth.admins``) sees every school. Nothing comes from the request.
     """
     name = model["name"]
-    groups = set(model.get("groups") or [])
-    scopes = set(model.get("scopes") or [])
     if name in set(admins):
         return Viewer(name, "admin")
-    role = next((r for r, scope in ROLE_SCOPES.items() if f"role:{r}" in groups and scope in scopes), None)
+    ident = roles.Identity.from_model({**model, "admin": False})
+    role = ident.role_in_token()
     v = Viewer(name, role)
-    for g in groups:
-        kind, _sep, rest = g.partition(":")
-        if kind == "course" and role == "teacher":
-            v.courses.add(rest)
-        elif kind == "school" and role == "director":
-            v.schools.add(rest)
-        elif kind == "inspect" and role == "inspector" and ":" in rest:
-            school, subject = rest.split(":", 1)
-            v.inspections.add((school, subject))
-        elif kind == "class" and role == "pupil" and ":" in rest:
-            school, klass = rest.split(":", 1)
-            v.classes.add((school, klass))
+    if role == "teacher":
+        v.courses = set(ident.courses)
+    elif role == "director":
+        v.schools = set(ident.schools)
+    elif role == "inspector":
+        v.inspections = set(ident.inspections)
+    elif role == "pupil":
+        v.classes = set(ident.classes)
     return v
 
 

@@ -36,7 +36,6 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from urllib.parse import urlparse
 
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.identity import IdentityProvider, User
@@ -516,7 +515,7 @@ def prepare_state(root: Path, kernel_user: str | None) -> Path:
 
 
 def main(argv=None):
-    from cartable.core import config
+    from cartable.core import config, service
     from cartable.core.db import Database
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -524,13 +523,13 @@ def main(argv=None):
     parser.add_argument("--kernel-user", default=None,
                         help="the account the dashboards' kernels run as (needed when the service is root)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+    service.setup_logging()
     if os.geteuid() == 0 and not args.kernel_user:
         parser.error("running as root: --kernel-user is required (the dashboards' kernels do not run as root)")
     cfg = config.load()
-    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", f"http://127.0.0.1:{args.port or 8005}"))
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
-    app = DashboardsApp(config=voila_config(args.port or url.port, prefix, url.hostname or "127.0.0.1"))
+    env = service.from_env(SERVICE_NAME, 8005, args.port)
+    prefix = env.prefix
+    app = DashboardsApp(config=voila_config(env.port, prefix, env.ip))
     app.db = Database(cfg.database_url("cartable"))
     app.store = dash.GradeStore(app.db, cfg.homes_dir)
     app.admins = set(cfg["auth"]["admins"])
@@ -541,7 +540,7 @@ def main(argv=None):
     app.views_dir = prepare_state(cfg.state_dir / "dashboards", app.kernel_user)
     os.environ["JUPYTER_PATH"] = os.pathsep.join([str(SHARE), *filter(None, [os.environ.get("JUPYTER_PATH")])])
     app.initialize([])
-    log.info("cartable-dashboards on %s%s", url.geturl(), prefix)
+    log.info("cartable-dashboards on %s%s", env.url, prefix)
     app.start()
 
 

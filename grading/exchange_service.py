@@ -15,11 +15,9 @@ import datetime as dt
 import json
 import logging
 import os
-import signal
 import tempfile
 import zoneinfo
 from pathlib import Path
-from urllib.parse import urlparse
 
 from sqlalchemy import func, select
 from tornado import ioloop, web
@@ -1032,12 +1030,12 @@ class NotFoundHandler(BaseHandler):
 def main(argv=None):
     from jupyterhub.services.auth import HubAuth
 
-    from cartable.core import config
+    from cartable.core import config, service
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+    service.setup_logging()
     cfg = config.load()
     ex = cfg["exchange"]
     quota = Quota(max_bytes=int(ex["max_mb"] * 2**20), max_files=ex["max_files"], max_notebooks=ex["max_notebooks"])
@@ -1045,15 +1043,14 @@ def main(argv=None):
     hub_auth = HubAuth(cache_max_age=120)
     app = App(db, cfg.state_dir / "exchange", cfg["school"]["timezone"], quota, hub_auth,
               max_limits=cfg["grading"]["max_limits"], hidden=(str(cfg.state_dir), str(cfg.homes_dir)))
-    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", f"http://127.0.0.1:{args.port or 8003}"))
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/cartable-exchange/")
-    server = HTTPServer(make_app(app, prefix), max_body_size=10 * 2**30, max_buffer_size=64 * 2**20,
+    env = service.from_env("cartable-exchange", 8003, args.port)
+    server = HTTPServer(make_app(app, env.prefix), max_body_size=10 * 2**30, max_buffer_size=64 * 2**20,
                         idle_connection_timeout=120, body_timeout=300)
-    server.listen(args.port or url.port, url.hostname or "127.0.0.1")
+    server.listen(env.port, env.ip)
     (app.store.root / "service.pid").write_text(str(os.getpid()))
-    log.info("cartable-exchange on %s%s, files in %s", url.geturl(), prefix, app.store.root)
+    log.info("cartable-exchange on %s%s, files in %s", env.url, env.prefix, app.store.root)
     loop = ioloop.IOLoop.current()
-    signal.signal(signal.SIGTERM, lambda *a: loop.add_callback_from_signal(loop.stop))
+    service.on_stop(service.stop_loop(loop))
     try:
         loop.start()
     finally:

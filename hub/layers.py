@@ -13,15 +13,28 @@ import shutil
 import sys
 from pathlib import Path
 
-from cartable.core import i18n
+from cartable.core import i18n, roles
+from cartable.core.services import (PORT_OFFSETS, discover, service_host_env, spec_functions,  # noqa: F401
+                                    through_proxy, write_server_files)
 from cartable.hub import privacy
-from cartable.core import roles
 
 PACKAGE_DIR = Path(__file__).parent
 CHECKOUT = PACKAGE_DIR.parent
 SYNC_SERVICE = "cartable-sync"
 PRESTART_SERVICE = "cartable-prestart"
 CULLER_SERVICE = "cartable-idle-culler"
+# the names of the other parts' services (their specs are found through entry points: the hub
+# imports neither grading nor extensions)
+EXCHANGE_SERVICE = "cartable-exchange"
+DASHBOARDS_SERVICE = "cartable-dashboards"
+LESSONS_SERVICE = "cartable-lessons"
+# the Unix accounts services' kernels drop to when the hub is root (declared by their specs)
+DASHBOARDS_KERNEL_ACCOUNT = "cartable-dashboard"
+LESSONS_KERNEL_ACCOUNT = "cartable-lesson"
+#: entry points (group ``cartable.services``) of the hub's own services, in their order
+HUB_SERVICES = ("sync", "idle-culler", "prestart")
+#: JupyterHub's default 'server' role: what a user's server token may do before services add theirs
+DEFAULT_SERVER_TOKEN_SCOPES = ("users:activity!user", "access:servers!server")
 # Pupils never get nbgrader's teacher tools, nor JupyterLab's outside-news prompt.
 PUPIL_DISABLED_SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.formgrader",
@@ -62,8 +75,7 @@ def server_config_dir(cfg) -> Path:
 def ports(cfg) -> dict[str, int]:
     """The public port and, next to it, the proxy's API, the hub's own port and the services'."""
     port = cfg["hub"]["port"]
-    return {"public": port, "proxy_api": port + 1, "hub": port + 2, "exchange": port + 3, "dashboards": port + 5,
-            "lessons": port + 6}
+    return {name: port + offset for name, offset in PORT_OFFSETS.items()}
 
 
 def network(c, cfg):
@@ -125,36 +137,17 @@ def authentication(c, cfg):
 
 
 def rbac(c, cfg):
+    """Custom scopes, the static roles bound to the role groups (services' roles are added by
+    :func:`register`) and, with the local roster, the groups the Hub creates at start-up."""
     from cartable.hub import sync
     from cartable.core.db import for_config
 
     c.JupyterHub.custom_scopes = roles.CUSTOM_SCOPES
-    service_roles = []
-    # With OpenID Connect the provider's claims set users and groups at each login
-    # (manage_groups): there is no roster to sync, and no sync service to give a role.
-    if cfg["auth"]["method"] == "local":
-        service_roles.append({
-            "name": SYNC_SERVICE,
-            "description": "Keeps the Hub's users and groups equal to Cartable's roster",
-            "scopes": ["admin:users", "admin:groups", "admin:servers", "list:users", "read:users"],
-            "services": [SYNC_SERVICE],
-        })
-    if cfg["spawner"]["idle_timeout"]:
-        # Only when the services layer defines the culler: JupyterHub refuses roles of unknown services.
-        service_roles.append({
-            "name": CULLER_SERVICE,
-            "description": "Stops idle pupil servers",
-            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-            "services": [CULLER_SERVICE],
-        })
-    if cfg["timetable"]["slots"]:
-        service_roles.append({
-            "name": PRESTART_SERVICE,
-            "description": "Starts the pupils' servers of a class before its lesson (the timetable)",
-            "scopes": ["read:groups", f"servers!group={roles.ROLE_GROUP['pupil']}"],
-            "services": [PRESTART_SERVICE],
-        })
-    c.JupyterHub.load_roles = roles.load_roles(service_roles)
+    static = roles.load_roles()
+    static_names = {r["name"] for r in static}
+    kept = [r for r in (c.JupyterHub.load_roles if "load_roles" in c.JupyterHub else [])
+            if r["name"] not in static_names]
+    c.JupyterHub.load_roles = [*static, *kept]
     if cfg["auth"]["method"] == "local":
         db = for_config(cfg)
         try:
@@ -163,30 +156,67 @@ def rbac(c, cfg):
             db.dispose()
 
 
-def services(c, cfg):
-    env = {"CARTABLE_CONFIG": str(cfg.path)}
-    svc = []
-    if cfg["auth"]["method"] == "local":
-        svc.append({
-            "name": SYNC_SERVICE,
-            "api_token": read_secret(cfg, "sync_token"),
-            "command": [sys.executable, "-m", "cartable.hub.sync", "--loop"],
-            "environment": env,
-        })
-    idle = cfg["spawner"]["idle_timeout"]
-    if idle:
-        svc.append({
-            "name": CULLER_SERVICE,
-            "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={idle}"],
-            "environment": env,
-        })
-    if cfg["timetable"]["slots"]:
-        svc.append({
-            "name": PRESTART_SERVICE,
-            "command": [sys.executable, "-m", "cartable.hub.prestart"],
-            "environment": env,
-        })
+def register(c, cfg, specs) -> None:
+    """The one place turning service specs (:class:`cartable.core.services.ServiceSpec`) into
+    JupyterHub configuration: each enabled spec adds its entry to ``JupyterHub.services``, its
+    roles to ``JupyterHub.load_roles``, its scopes to users' server tokens, its variables to
+    their environment and its Jupyter config files to :func:`server_config_dir`; the folders and
+    Unix account it needs are made first. What earlier layers set is kept."""
+    svc = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
+    load_roles = list(c.JupyterHub.load_roles) if "load_roles" in c.JupyterHub else []
+    for spec in specs:
+        if not spec.enabled(cfg):
+            continue
+        for path, mode in spec.state_dirs.items():
+            Path(path).mkdir(parents=True, exist_ok=True)
+            os.chmod(path, mode)
+        if spec.system_account and os.geteuid() == 0:
+            _ensure_system_account(*spec.system_account)
+        entry = {"name": spec.name}
+        if spec.port_offset is not None:
+            entry["url"] = f"http://127.0.0.1:{cfg['hub']['port'] + spec.port_offset}"
+        if spec.api_token_secret:
+            entry["api_token"] = read_secret(cfg, spec.api_token_secret)
+        if spec.command:
+            entry["command"] = list(spec.command)
+        entry["environment"] = dict(spec.environment)
+        entry.update(spec.hub_options)
+        svc.append(entry)
+        load_roles.extend(spec.roles())
+        if spec.server_scopes:
+            # JupyterHub's default 'server' role, made explicit, plus what reaches the service: the
+            # Hub gives a server's token only the subset its owner holds (the users' roles)
+            scopes = list(c.Spawner.server_token_scopes) if "server_token_scopes" in c.Spawner else ["inherit"]
+            if scopes == ["inherit"]:
+                scopes = list(DEFAULT_SERVER_TOKEN_SCOPES)
+            c.Spawner.server_token_scopes = [*scopes, *(s for s in spec.server_scopes if s not in scopes)]
+        if spec.server_env:
+            c.Spawner.environment.update(spec.server_env)
+        if spec.server_files:
+            write_server_files(server_config_dir(cfg), spec.server_files)
     c.JupyterHub.services = svc
+    c.JupyterHub.load_roles = load_roles
+
+
+def _layer(name: str, names: tuple[str, ...] | None, doc: str):
+    """A layer registering the specs of the entry points ``names`` (None: every entry point no
+    other layer registers)."""
+
+    def layer(c, cfg):
+        if names is None:
+            taken = {n for lay in LAYERS if getattr(lay, "entry_points", None) for n in lay.entry_points}
+            wanted = tuple(n for n, _fn in spec_functions() if n not in taken)
+        else:
+            wanted = names
+        register(c, cfg, discover(cfg, wanted))
+
+    layer.__name__ = layer.__qualname__ = name
+    layer.__doc__ = doc
+    layer.entry_points = names
+    return layer
+
+
+services = _layer("services", HUB_SERVICES, "The hub's own services: roster sync, idle culler, pre-start.")
 
 
 def spawner(c, cfg):
@@ -254,139 +284,6 @@ def templates(c, cfg):
     }
 
 
-def add_service(c, service: dict, service_roles: list[dict], server_scopes: list[str] = (),
-                server_env: dict | None = None) -> None:
-    """Register a Hub-managed ``service`` with its ``service_roles``; give users' server tokens
-    ``server_scopes`` (when the tokens are not ``inherit``) and their environment ``server_env``."""
-    c.JupyterHub.services = [*(c.JupyterHub.services if "services" in c.JupyterHub else []), service]
-    c.JupyterHub.load_roles = [*(c.JupyterHub.load_roles if "load_roles" in c.JupyterHub else []),
-                               *service_roles]
-    scopes = list(c.Spawner.server_token_scopes) if "server_token_scopes" in c.Spawner else ["inherit"]
-    if server_scopes and scopes != ["inherit"]:
-        c.Spawner.server_token_scopes = [*scopes, *(s for s in server_scopes if s not in scopes)]
-    c.Spawner.environment.update(server_env or {})
-
-
-def service_users_role(name: str, service: str, description: str) -> dict:
-    """The role letting every pupil, teacher, inspector and director reach ``service``."""
-    return {"name": name, "description": description, "scopes": [f"access:services!service={service}"],
-            "groups": [roles.ROLE_GROUP[r] for r in ("pupil", "teacher", "inspector", "director")]}
-
-
-EXCHANGE_SERVICE = "cartable-exchange"
-# What a user's server token (JUPYTERHUB_API_TOKEN) may do: JupyterHub's default 'server'
-# role plus reaching the exchange service. The Hub gives the token only the subset its
-# owner holds, hence the role below.
-SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server",
-                       f"access:services!service={EXCHANGE_SERVICE}"]
-
-
-def exchange_url(cfg) -> str:
-    return cfg["exchange"]["url"] or f"http://127.0.0.1:{ports(cfg)['exchange']}/services/{EXCHANGE_SERVICE}/"
-
-
-def exchange(c, cfg):
-    """The exchange service (cartable.grading.exchange_service) and what servers need to use it."""
-    c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
-    add_service(c, {
-        "name": EXCHANGE_SERVICE,
-        "url": f"http://127.0.0.1:{ports(cfg)['exchange']}",
-        "command": [sys.executable, "-m", "cartable.grading.exchange_service"],
-        "environment": {"CARTABLE_CONFIG": str(cfg.path)},
-        "display": False,
-    }, [service_users_role("cartable-exchange-user", EXCHANGE_SERVICE,
-                           "Use the assignment exchange (what one may do there is decided by the roster)")],
-        server_env={"CARTABLE_EXCHANGE_URL": exchange_url(cfg), "CARTABLE_TIMEZONE": cfg["school"]["timezone"]})
-    from cartable.grading.exchange_client import write_role_configs
-
-    write_role_configs(server_config_dir(cfg))
-
-
-DASHBOARDS_SERVICE = "cartable-dashboards"
-# The Unix account dashboards' kernels run as when the hub is root: not the lessons' one, whose
-# kernels run teachers' published code and must not read the dashboards' rows of grades.
-DASHBOARDS_KERNEL_ACCOUNT = "cartable-dashboard"
-#: What the dashboards service may learn of a viewer from their OAuth token: their groups and their
-#: role's Cartable scope (the Hub gives only the subset the viewer holds).
-DASHBOARDS_OAUTH_SCOPES = ["read:users:groups!user", "custom:cartable:learn", "custom:cartable:teach",
-                           "custom:cartable:manage-school", "custom:cartable:inspect"]
-#: What a user's server token adds to reach the dashboards service for the launcher's links.
-DASHBOARDS_SERVER_SCOPES = [f"access:services!service={DASHBOARDS_SERVICE}", *DASHBOARDS_OAUTH_SCOPES]
-
-
-def dashboards_port(cfg) -> int:
-    return ports(cfg)["dashboards"]
-
-
-def through_proxy(cfg, service: str) -> str:
-    """Where users' servers reach a Hub service: through the proxy's public port, the one port of
-    this machine besides the hub's and the exchange's that pupils' code may connect to
-    (cartable.hub.network). With ``hub.subdomain_host`` the proxy routes by host name: callers send
-    the service's host in ``Host`` (:func:`service_host_env`)."""
-    ip = cfg["hub"]["ip"]
-    host = "127.0.0.1" if ip in ("0.0.0.0", "", "127.0.0.1") else ("[::1]" if ip == "::" else ip)
-    return f"http://{host}:{ports(cfg)['public']}/services/{service}/"
-
-
-def service_host_env(cfg, env: str, service: str) -> dict[str, str]:
-    """``{env: host}`` of ``service`` when servers have host names of their own, else ``{}``."""
-    sub = cfg["hub"]["subdomain_host"]
-    if not sub:
-        return {}
-    from urllib.parse import urlparse
-
-    from jupyterhub.utils import subdomain_hook_idna  # JupyterHub's default JupyterHub.subdomain_hook
-
-    parsed = urlparse(sub)
-    domain = subdomain_hook_idna(service, parsed.hostname, kind="service")
-    return {env: domain + (f":{parsed.port}" if parsed.port else "")}
-
-
-def dashboards_url(cfg) -> str:
-    """Where pupils' and teachers' servers reach the dashboards service."""
-    return through_proxy(cfg, DASHBOARDS_SERVICE)
-
-
-def dashboards(c, cfg):
-    """The dashboards service (cartable.grading.dashboards_service): Voilà behind the Hub's OAuth.
-
-    The service runs as the hub's account; when that is root, the dashboards' kernels drop to the
-    unprivileged ``cartable-dashboard`` account."""
-    command = [sys.executable, "-m", "cartable.grading.dashboards_service"]
-    if os.geteuid() == 0:
-        command += ["--kernel-user", _ensure_system_account(DASHBOARDS_KERNEL_ACCOUNT, "Cartable dashboards' kernels")]
-    # the launcher's links (extensions/panel/launcher.py): a server asks the service, with its own
-    # token, which dashboards its owner may open. The service decides from the token's groups and
-    # role scope, so the token may carry them; the Hub gives it only those its owner holds.
-    add_service(c, {
-        "name": DASHBOARDS_SERVICE,
-        "url": f"http://127.0.0.1:{dashboards_port(cfg)}",
-        "command": command,
-        "environment": {"CARTABLE_CONFIG": str(cfg.path)},
-        "oauth_no_confirm": True,
-        "oauth_client_allowed_scopes": list(DASHBOARDS_OAUTH_SCOPES),
-        "display": False,
-    }, [service_users_role("cartable-dashboards-user", DASHBOARDS_SERVICE,
-                           "Open the grading dashboards (what one sees there is decided by one's groups)")],
-        server_scopes=DASHBOARDS_SERVER_SCOPES, server_env={"CARTABLE_DASHBOARDS_URL": dashboards_url(cfg),
-                                                           **service_host_env(cfg, "CARTABLE_DASHBOARDS_HOST",
-                                                                              DASHBOARDS_SERVICE)})
-
-
-LESSONS_SERVICE = "cartable-lessons"
-# The Unix account lessons' kernels run as when the hub is root (cartable.core.kernel_account).
-LESSONS_KERNEL_ACCOUNT = "cartable-lesson"
-
-
-def lessons_port(cfg) -> int:
-    return ports(cfg)["lessons"]
-
-
-def lessons_url(cfg) -> str:
-    """Where pupils' and teachers' servers reach the lessons service."""
-    return through_proxy(cfg, LESSONS_SERVICE)
-
-
 def _ensure_system_account(name: str, comment: str = "Cartable lessons' kernels") -> str:
     """The system account ``name`` (no home, no shell), made with ``useradd --system`` if missing:
     what a service's kernels drop to when the hub is root (cartable.core.kernel_account)."""
@@ -406,47 +303,18 @@ def _ensure_system_account(name: str, comment: str = "Cartable lessons' kernels"
     return name
 
 
-def lessons(c, cfg):
-    """Lessons as read-only Voilà pages (cartable.extensions.lessons.service), behind the Hub's OAuth.
+def exchange_url(cfg) -> str:
+    """Where users' servers reach the exchange service (``exchange.url``, or the service's port)."""
+    return cfg["exchange"]["url"] or f"http://127.0.0.1:{ports(cfg)['exchange']}/services/{EXCHANGE_SERVICE}/"
 
-    Pre-started kernels: a lesson being opened keeps a pool of ``lessons.pool_size`` (default 4)
-    kernels that already ran it; ``lessons.preheat`` (lesson ids, or ``all``) fills pools at start;
-    see docs/lessons.md for sizing. The service runs as the hub's account; when that is root, the
-    lessons' kernels drop to the unprivileged ``cartable-lesson`` account."""
-    root = cfg.state_dir / "lessons"
-    root.mkdir(parents=True, exist_ok=True)
-    os.chmod(root, 0o711)
-    command = [sys.executable, "-m", "cartable.extensions.lessons.service", "--root", str(root),
-               "--language", cfg["school"]["language"],
-               "--preheat", ",".join(cfg["lessons"]["preheat"]) or "none",
-               "--pool-size", str(cfg["lessons"]["pool_size"])]
-    if os.geteuid() == 0:
-        command += ["--kernel-user", _ensure_system_account(LESSONS_KERNEL_ACCOUNT)]
-    env = {"CARTABLE_CONFIG": str(cfg.path)}
-    for key in ("CARTABLE_COURSES", "MPLBACKEND"):
-        if os.environ.get(key):
-            env[key] = os.environ[key]
-    # a teacher's server publishes lessons with its own token (cartable lessons publish)
-    add_service(c, {
-        "name": LESSONS_SERVICE,
-        "url": f"http://127.0.0.1:{lessons_port(cfg)}",
-        "command": command,
-        "environment": env,
-        "api_token": read_secret(cfg, "lessons_token"),
-        "oauth_no_confirm": True,
-        "display": True,
-    }, [{"name": "cartable-lessons-service",
-         "description": "Read users' groups and groups' properties to decide who may open which lesson",
-         "scopes": ["read:users", "list:groups", "read:groups"], "services": [LESSONS_SERVICE]},
-        service_users_role("cartable-lessons-user", LESSONS_SERVICE,
-                           "Open lessons (which ones is decided from one's classes and courses)")],
-        server_scopes=[f"access:services!service={LESSONS_SERVICE}"],
-        server_env={"CARTABLE_LESSONS_URL": lessons_url(cfg),
-                    **service_host_env(cfg, "CARTABLE_LESSONS_HOST", LESSONS_SERVICE)})
 
+exchange = _layer("exchange", ("exchange",), "The exchange service and what servers need to use it.")
+dashboards = _layer("dashboards", ("dashboards",), "The dashboards service: Voilà behind the Hub's OAuth.")
+lessons = _layer("lessons", ("lessons",), "Lessons as read-only Voilà pages, behind the Hub's OAuth.")
+other_services = _layer("other_services", None, "Every other service declared in the entry-point group.")
 
 LAYERS = (network, state, proxy, lifecycle, authentication, rbac, services, spawner, templates, exchange, dashboards,
-          lessons)
+          lessons, other_services)
 
 
 def apply(c, cfg):

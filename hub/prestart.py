@@ -20,11 +20,10 @@ import logging
 import os
 import time
 from datetime import datetime, timedelta
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from cartable.core import roles
-from cartable.hub.sync import HubClient
+from cartable.core.hubapi import HubAPI
 
 log = logging.getLogger("cartable.prestart")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -46,20 +45,20 @@ def due(slots: list[dict], now: datetime, minutes: int) -> list[tuple[str, datet
     return sorted(set(out), key=lambda x: (x[1], x[0]))
 
 
-def start_servers(client: HubClient, names: list[str], spacing: float) -> dict[str, int]:
+def start_servers(client: HubAPI, names: list[str], spacing: float) -> dict[str, int]:
     """Ask the Hub to start each user's server; ``{name: HTTP status}`` (400: running already)."""
     answers = {}
     for i, name in enumerate(names):
         if i and spacing:
             time.sleep(spacing)
-        r = client.s.post(f"{client.api}/users/{quote(name)}/server", timeout=client.timeout)
+        r = client.raw("POST", f"{client.user_path(name)}/server")
         answers[name] = r.status_code
         if r.status_code not in (201, 202, 400):
             log.warning("pre-start of %s refused: %s %s", name, r.status_code, r.text[:200])
     return answers
 
 
-def check(client: HubClient, cfg, done: set, now: datetime | None = None, spacing: float = 2.0) -> dict:
+def check(client: HubAPI, cfg, done: set, now: datetime | None = None, spacing: float = 2.0) -> dict:
     """One look at the timetable: start the servers of the lessons due now; ``done`` remembers
     the lessons already served. Returns ``{class: {user: status}}`` of what was asked."""
     tt = cfg["timetable"]
@@ -70,21 +69,20 @@ def check(client: HubClient, cfg, done: set, now: datetime | None = None, spacin
         if key in done:
             continue
         group = roles.class_group(cfg["school"]["code"], klass)
-        r = client.s.get(f"{client.api}/groups/{quote(group, safe='')}", timeout=client.timeout)
-        if r.status_code == 404:
+        model = client.group(group)  # an error (the Hub restarting): tried again at the next look
+        if model is None:
             done.add(key)
             log.warning("timetable: class %s (lesson at %s) is not in the roster", klass, f"{start:%H:%M}")
             continue
-        r.raise_for_status()  # the Hub restarting: this lesson is tried again at the next look
         done.add(key)
-        names = sorted(r.json().get("users", []))
+        names = sorted(model.get("users", []))
         log.info("lesson of %s at %s: starting %d servers", klass, f"{start:%H:%M}", len(names))
         asked[klass] = start_servers(client, names, spacing)
     return asked
 
 
 def loop(cfg, interval: float = 30.0, spacing: float = 2.0) -> None:
-    client = HubClient(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+    client = HubAPI.from_env()
     done: set = set()
     while True:
         try:
@@ -95,13 +93,13 @@ def loop(cfg, interval: float = 30.0, spacing: float = 2.0) -> None:
 
 
 def main(argv=None):
-    from cartable.core import config
+    from cartable.core import config, service
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between two looks at the timetable")
     parser.add_argument("--spacing", type=float, default=2.0, help="seconds between two server starts")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+    service.setup_logging()
     try:
         loop(config.load(), args.interval, args.spacing)
     except KeyboardInterrupt:

@@ -20,11 +20,13 @@ from collections import defaultdict
 import requests
 from sqlalchemy import select
 
+from cartable.core.hubapi import HubAPI
+
 from cartable.core import roles
 from cartable.core.db import Database, Enrollment, Inspection, Person, SchoolClass, Teaching
 
 log = logging.getLogger("cartable.sync")
-MANAGED_PREFIXES = ("school:", "class:", "course:", "inspect:", "role:")
+MANAGED_PREFIXES = tuple(f"{kind}:" for kind in roles.GROUP_KINDS)
 
 
 def desired_groups(db: Database) -> dict[str, dict]:
@@ -103,40 +105,11 @@ def fingerprint(groups: dict, inactive: set) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-class HubClient:
-    """The few calls of the Hub's REST API that the sync needs."""
-
-    def __init__(self, api_url: str, token: str, timeout: float = 30):
-        self.api = api_url.rstrip("/")
-        self.s = requests.Session()
-        self.s.headers["Authorization"] = f"token {token}"
-        self.timeout = timeout
-
-    def _call(self, method, path, **kw):
-        r = self.s.request(method, self.api + path, timeout=self.timeout, **kw)
-        if r.status_code >= 400 and not (method == "DELETE" and r.status_code == 404):
-            raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
-        return r.json() if r.content and r.headers.get("content-type", "").startswith("application/json") else None
-
-    def _paged(self, path):
-        offset = 0
-        while True:
-            page = self._call("GET", path, params={"offset": offset, "limit": 200},
-                              headers={"Accept": "application/jupyterhub-pagination+json"})
-            yield from page["items"]
-            nxt = page.get("_pagination", {}).get("next")
-            if not nxt:
-                return
-            offset = nxt["offset"]
-
-    def groups(self) -> dict[str, dict]:
-        return {g["name"]: g for g in self._paged("/groups")}
-
-    def users(self) -> dict[str, dict]:
-        return {u["name"]: u for u in self._paged("/users")}
+#: the Hub's REST API (cartable.core.hubapi); kept under its former name for callers
+HubClient = HubAPI
 
 
-def push(client: HubClient, db: Database) -> dict[str, int]:
+def push(client: HubAPI, db: Database) -> dict[str, int]:
     """Make the Hub's groups and users match the roster; return counts of what changed."""
     want = desired_groups(db)
     gone = inactive_users(db)
@@ -145,46 +118,46 @@ def push(client: HubClient, db: Database) -> dict[str, int]:
     counts = defaultdict(int)
     missing_users = sorted({u for g in want.values() for u in g["users"]} - set(users))
     if missing_users:
-        client._call("POST", "/users", json={"usernames": missing_users})
+        client.call("POST", "/users", json={"usernames": missing_users})
         counts["users_created"] += len(missing_users)
     for name, g in want.items():
         current = have.get(name)
         if current is None:
-            client._call("POST", f"/groups/{name}", json={})
+            client.call("POST", f"/groups/{name}", json={})
             counts["groups_created"] += 1
             current = {"users": [], "properties": {}}
         add = sorted(g["users"] - set(current["users"]))
         remove = sorted(set(current["users"]) - g["users"])
         if add:
-            client._call("POST", f"/groups/{name}/users", json={"users": add})
+            client.call("POST", f"/groups/{name}/users", json={"users": add})
             counts["added"] += len(add)
         if remove:
-            client._call("DELETE", f"/groups/{name}/users", json={"users": remove})
+            client.call("DELETE", f"/groups/{name}/users", json={"users": remove})
             counts["removed"] += len(remove)
         if current.get("properties", {}) != g["properties"]:
-            client._call("PUT", f"/groups/{name}/properties", json=g["properties"])
+            client.call("PUT", f"/groups/{name}/properties", json=g["properties"])
     for name, current in have.items():
         if name.startswith(MANAGED_PREFIXES) and name not in want and current["users"]:
-            client._call("DELETE", f"/groups/{name}/users", json={"users": current["users"]})
+            client.call("DELETE", f"/groups/{name}/users", json={"users": current["users"]})
             counts["removed"] += len(current["users"])
     for name in sorted(gone & set(users)):
         if users[name].get("server") or users[name].get("pending"):
-            client._call("DELETE", f"/users/{name}/server")
+            client.call("DELETE", f"/users/{name}/server")
             counts["servers_stopped"] += 1
     return dict(counts)
 
 
-def hub_client(cfg) -> HubClient:
+def hub_client(cfg) -> HubAPI:
     from cartable.hub.layers import ports, read_secret
 
-    return HubClient(f"http://127.0.0.1:{ports(cfg)['hub']}/hub/api", read_secret(cfg, "sync_token"))
+    return HubAPI(f"http://127.0.0.1:{ports(cfg)['hub']}/hub/api", read_secret(cfg, "sync_token"))
 
 
 def push_if_running(cfg, db: Database) -> dict | None:
     """Push the roster to the Hub now if it is running; None when it is not."""
     client = hub_client(cfg)
     try:
-        client._call("GET", "/")
+        client.call("GET", "/")
     except (requests.ConnectionError, RuntimeError):
         return None
     return push(client, db)
@@ -197,7 +170,7 @@ def loop(cfg, interval: float = 5.0, full_every: float = 600.0):
     db = for_config(cfg)
     # As a Hub service, the Hub hands us its API URL and our token; else read them from the site.
     if os.environ.get("JUPYTERHUB_API_TOKEN"):
-        client = HubClient(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+        client = HubAPI.from_env()
     else:
         client = hub_client(cfg)
     last, last_full = None, 0.0
@@ -214,13 +187,13 @@ def loop(cfg, interval: float = 5.0, full_every: float = 600.0):
 
 
 def main(argv=None):
-    from cartable.core import config
+    from cartable.core import config, service
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loop", action="store_true", help="keep following roster changes (the Hub service)")
     parser.add_argument("--interval", type=float, default=5.0)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+    service.setup_logging()
     cfg = config.load()
     if args.loop:
         try:

@@ -34,6 +34,7 @@ from pathlib import Path
 import nbformat
 
 from cartable.extensions.lessons import KERNEL_NAME
+from cartable.core import roles
 from cartable.core.i18n import _
 
 TEMPLATES = {"ltr": "cartable", "rtl": "cartable-rtl"}
@@ -126,24 +127,23 @@ class Viewer:
     def from_hub(cls, user: dict, groups: dict[str, dict]) -> Viewer:
         """``user``: the Hub's user model (``name``, ``admin``, ``groups``); ``groups``: every
         Hub group's properties by name (for the level and stream of a course's class)."""
-        v = cls(name=user["name"], admin=bool(user.get("admin")))
-        for g in user.get("groups") or []:
-            props = groups.get(g) or {}
-            if g.startswith("role:"):
-                v.roles.add(g.split(":", 1)[1])
-            elif g.startswith("school:"):
-                v.schools.add(g.split(":", 1)[1])
-            elif g.startswith("class:"):
-                _, school, code = (g.split(":", 2) + ["", ""])[:3]
-                v.classes.append(_klass(school, code, props))
-            elif g.startswith("course:") and props.get("class"):
+        ident = roles.Identity.from_model(user)
+        v = cls(name=ident.username, admin=ident.admin)
+        for g in ident.groups:
+            props = groups.get(g.name) or {}
+            if g.kind == "role":
+                v.roles.add(g.role)
+            elif g.kind == "school":
+                v.schools.add(g.school)
+            elif g.kind == "class":
+                v.classes.append(_klass(g.school, g.klass, props))
+            elif g.kind == "course" and props.get("class"):
                 school, code = props.get("school", ""), props["class"]
-                klass = _klass(school, code, groups.get(f"class:{school}:{code}") or {})
+                klass = _klass(school, code, groups.get(roles.class_group(school, code)) or {})
                 v.courses.append({**klass, "subject": subject_of(props.get("subject", "")),
-                                  "course": props.get("course", g.split(":", 1)[1])})
-            elif g.startswith("inspect:"):
-                _, school, subject = (g.split(":", 2) + ["", ""])[:3]
-                v.inspections.append({"school": school, "subject": "*" if subject == "*" else subject_of(subject)})
+                                  "course": props.get("course", g.course)})
+            elif g.kind == "inspect":
+                v.inspections.append({"school": g.school, "subject": "*" if g.subject == "*" else subject_of(g.subject)})
         return v
 
     @property

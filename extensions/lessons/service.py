@@ -31,24 +31,23 @@ import html
 import json
 import logging
 import os
-import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
-from urllib.parse import quote
 
 import nbformat
 import tornado.web
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from voila.app import Voila
 from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
+from cartable.core import service
+from cartable.core.hubapi import HubAPI
 from cartable.core.kernel_account import kernel_account
 from cartable.extensions.lessons import SERVICE_NAME, SHARE, lite
 from cartable.extensions.lessons.library import Library, Refused, Viewer, direction, valid_name
@@ -70,34 +69,21 @@ def messages(msgid: str, **params) -> dict:
 
 class HubGroups:
     """Users' Hub groups and every group's properties, asked of the Hub with the service's token
-    (scopes ``read:users:groups``, ``read:groups``), cached a few seconds."""
+    (scopes ``read:users:groups``, ``read:groups``), cached a few seconds; every page of groups
+    (:class:`cartable.core.hubapi.HubAPI`)."""
 
     def __init__(self, api_url: str, token: str, ttl: float = 10.0):
-        self.api = api_url.rstrip("/")
-        self.token = token
+        self.hub = HubAPI(api_url, token)
         self.ttl = ttl
         self._users: dict[str, tuple[float, dict]] = {}
         self._groups: tuple[float, dict] | None = None
         self._lock = asyncio.Lock()
 
-    async def _get(self, path: str):
-        req = HTTPRequest(self.api + path, headers={"Authorization": f"token {self.token}"}, request_timeout=30)
-        resp = await AsyncHTTPClient().fetch(req)
-        return json.loads(resp.body)
-
     async def groups(self) -> dict[str, dict]:
         async with self._lock:
             if self._groups and time.monotonic() - self._groups[0] < self.ttl:
                 return self._groups[1]
-            out, offset = {}, 0
-            while True:
-                page = await self._get(f"/groups?offset={offset}&limit=500")
-                items = page["items"] if isinstance(page, dict) else page
-                for g in items:
-                    out[g["name"]] = g.get("properties") or {}
-                if not isinstance(page, dict) or not page.get("_pagination", {}).get("next"):
-                    break
-                offset += len(items)
+            out = {name: g.get("properties") or {} for name, g in (await self.hub.agroups()).items()}
             self._groups = (time.monotonic(), out)
             return out
 
@@ -107,7 +93,7 @@ class HubGroups:
         if hit and time.monotonic() - hit[0] < self.ttl:
             model = hit[1]
         else:
-            model = await self._get(f"/users/{quote(name)}")
+            model = await self.hub.auser(name)
             self._users[name] = (time.monotonic(), model)
         return Viewer.from_hub({**model, "admin": bool(model.get("admin"))}, await self.groups())
 
@@ -608,7 +594,7 @@ def main(argv=None):
     parser.add_argument("--kernel-user", default=None)
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+    service.setup_logging()
 
     os.environ["JUPYTER_PATH"] = os.pathsep.join([str(SHARE), *filter(None, [os.environ.get("JUPYTER_PATH")])])
     from cartable.extensions.lessons.ipc import patch_channel_polling
@@ -629,14 +615,12 @@ def main(argv=None):
     library.load_published()
     library.share_site(library.site_gid)
 
-    from urllib.parse import urlparse
-
-    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", f"http://127.0.0.1:{args.port or 8005}"))
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
+    env = service.from_env(SERVICE_NAME, 8005, args.port)
+    prefix = env.prefix
     pools = pools_for(library, args.preheat, args.pool_size)
     config = voila_config(library.site, pools=pools, base_url=prefix)
-    config.Voila.port = args.port or url.port
-    config.Voila.ip = url.hostname or "127.0.0.1"
+    config.Voila.port = env.port
+    config.Voila.ip = env.ip
     config.Voila.port_retries = 0
     from jupyterhub.singleuser.extension import JupyterHubAuthorizer, JupyterHubIdentityProvider
 
@@ -645,7 +629,7 @@ def main(argv=None):
     config.HubOAuth.cookie_options = {"samesite": "lax"}
 
     app = LessonsVoila(config=config)
-    state = State(library, HubGroups(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"]),
+    state = State(library, HubGroups(env.api_url, env.api_token),
                   args.language, args.max_starts, pool_size=args.pool_size, static_pools=pools,
                   release_after=args.release_after)
     app.state = state
@@ -659,7 +643,7 @@ def main(argv=None):
 
     PeriodicCallback(lambda: state.release_idle(app.kernel_manager), 60_000).start()
 
-    def stop(*_):
+    def stop():
         # builds not started yet are dropped (the next start finds them missing and makes them):
         # the hub waits for its services, and a queue of lessons would hold its stop
         state.lite_pool.shutdown(wait=False, cancel_futures=True)
@@ -668,8 +652,7 @@ def main(argv=None):
         else:
             sys.exit(0)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)  # how the hub stops its services first
+    service.on_stop(stop)  # SIGTERM and SIGINT (how the hub stops its services first)
     app.start()
 
 
