@@ -286,18 +286,18 @@ def exchange_url(cfg) -> str:
 
 
 def exchange(c, cfg):
-    """The exchange service (cartable.grading.exchange_service) and what servers need to use it."""
+    """The exchange service (cartable.grading.exchange.service) and what servers need to use it."""
     c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
     add_service(c, {
         "name": EXCHANGE_SERVICE,
         "url": f"http://127.0.0.1:{ports(cfg)['exchange']}",
-        "command": [sys.executable, "-m", "cartable.grading.exchange_service"],
+        "command": [sys.executable, "-m", "cartable.grading.exchange.service"],
         "environment": {"CARTABLE_CONFIG": str(cfg.path)},
         "display": False,
     }, [service_users_role("cartable-exchange-user", EXCHANGE_SERVICE,
                            "Use the assignment exchange (what one may do there is decided by the roster)")],
         server_env={"CARTABLE_EXCHANGE_URL": exchange_url(cfg), "CARTABLE_TIMEZONE": cfg["school"]["timezone"]})
-    from cartable.grading.exchange_client import write_role_configs
+    from cartable.grading.exchange.nbgrader import write_role_configs
 
     write_role_configs(server_config_dir(cfg))
 
