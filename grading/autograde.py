@@ -723,7 +723,9 @@ class RemoteSandbox:
     """
 
     def __init__(self, base_url: str, token: str, course: str):
-        self.url, self.token, self.course = base_url.rstrip("/") + "/api/sandbox", token, course
+        from cartable.grading.exchange.client import ExchangeClient
+
+        self.client, self.course = ExchangeClient(base_url, token), course
 
     @classmethod
     def from_environment(cls, course: str):
@@ -742,22 +744,16 @@ class RemoteSandbox:
     def run(self, cells, limits, files=None, hidden=None) -> Execution:
         import base64
 
-        import requests
+        from cartable.grading.exchange.client import ExchangeRefusal
 
         body = {"course_id": self.course, "cells": cells, "limits": limits,
                 "files": {k: base64.b64encode(v).decode() for k, v in (files or {}).items()}}
         try:
-            r = requests.post(self.url, json=body, headers={"Authorization": f"token {self.token}"},
-                              timeout=limits.get("notebook_seconds", 120) + 60)
-        except requests.RequestException as e:
-            return Execution(error=f"{type(e).__name__}: {e}")
-        if r.status_code != 200:
-            try:
-                msg = r.json().get("message") or r.text
-            except ValueError:
-                msg = r.text[:500]
-            return Execution(error=f"HTTP {r.status_code}: {msg}")
-        d = r.json()
+            d = self.client.sandbox(body, timeout=limits.get("notebook_seconds", 120) + 60)
+        except ExchangeRefusal as e:
+            if e.status is None and e.__cause__ is not None:  # the service could not be reached
+                return Execution(error=f"{type(e.__cause__).__name__}: {e.__cause__}")
+            return Execution(error=f"HTTP {e.status}: {e.message}")
         ex = Execution(**{k: v for k, v in d.items() if k in Execution.__dataclass_fields__ and k != "cells"})
         ex.cells = {int(k): v for k, v in d.get("cells", {}).items()}
         return ex

@@ -36,21 +36,25 @@ def course_dir(course: str) -> Path:
 
 
 def _client():
-    from cartable.grading.exchange_client import CartableExchange
+    from cartable.grading.exchange.client import ExchangeClient
 
-    ex = CartableExchange()
-    if not ex.service_url or not ex.api_token:
+    ex = ExchangeClient.from_environment()
+    if not ex.configured:
         raise click.ClickException(bilingual(_("Run this command in your own server on the hub: "
                                                "the exchange service is not configured here.")))
     return ex
 
 
-def _api(method, path, **kw):
-    from nbgrader.exchange.abc.exchange import ExchangeError
+def _api(operation):
+    """``operation(client)`` with this server's exchange client
+    (:class:`~cartable.grading.exchange.client.ExchangeClient`); a refusal ends the command with the
+    service's text."""
+    from cartable.grading.exchange.client import ExchangeRefusal
 
+    ex = _client()
     try:
-        return _client().json(method, path, **kw)
-    except ExchangeError as e:
+        return operation(ex)
+    except ExchangeRefusal as e:
         raise click.ClickException(str(e)) from None
 
 
@@ -77,7 +81,7 @@ def course_cmd():
 def course_list(obj):
     """The courses one teaches (in a server) or every course of the site (on the hub machine)."""
     if os.environ.get("JUPYTERHUB_API_TOKEN") and os.environ.get("CARTABLE_EXCHANGE_URL"):
-        for c in _api("GET", "courses"):
+        for c in _api(lambda ex: ex.courses()):
             click.echo(f"{c['course_id']}\t{c['class']}\t{c['subject']}\t{c['role']}")
         return
     from cartable.grading.courses import CourseRegistry
@@ -94,7 +98,7 @@ def course_init(course, gradebook):
     """Set up the folder and gradebook of COURSE, with its pupils."""
     from cartable.grading.courses import course_gradebook_url, ensure_gradebook, write_course_config
 
-    mine = {c["course_id"]: c for c in _api("GET", "courses") if c["role"] == "teacher"}
+    mine = {c["course_id"]: c for c in _api(lambda ex: ex.courses()) if c["role"] == "teacher"}
     if course not in mine:
         raise click.ClickException(bilingual(_("You do not teach the course {course}."), course=course))
     d = course_dir(course)
@@ -140,7 +144,7 @@ def release(course, name, due, hard, penalty, force, practice):
     if force:
         args.append("--force")
     nbgrader(course, *args)
-    for a in _api("GET", "assignments", params={"course_id": course}):
+    for a in _api(lambda ex: ex.assignments(course_id=course)):
         if a["assignment_id"] == name:
             click.echo(bilingual(_("Released {name} to {course}, due {due}."), name=name, course=course,
                                  due=a["due_local"]))
@@ -153,19 +157,13 @@ def _practice_on(course: str, name: str) -> None:
     import io
     import tarfile
 
-    from nbgrader.exchange.abc.exchange import ExchangeError
-
     src = course_dir(course) / "source" / name
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for p in sorted(src.rglob("*")):
             if p.is_file() and ".ipynb_checkpoints" not in p.parts:
                 tar.add(p, arcname=str(p.relative_to(src)))
-    try:
-        _client().call("PUT", f"courses/{course}/assignments/{name}/practice", data=buf.getvalue(),
-                       headers={"Content-Type": "application/gzip"})
-    except ExchangeError as e:
-        raise click.ClickException(str(e)) from None
+    _api(lambda ex: ex.practice_on(course, name, buf.getvalue()))
     click.echo(bilingual(_("Practice mode on: each submission of {name} is graded at once and its feedback "
                            "returned to the pupil."), name=name))
 
@@ -178,8 +176,7 @@ def _practice_on(course: str, name: str) -> None:
 @click.option("--hard", default=None)
 def extend(course, name, pupil, due, hard):
     """Give PUPIL their own deadlines for NAME."""
-    a = _api("PUT", f"courses/{course}/assignments/{name}/extensions/{pupil}",
-             data=json.dumps({"due": due, "hard_deadline": hard}))
+    a = _api(lambda ex: ex.extend(course, name, pupil, due, hard))
     click.echo(bilingual(_("{pupil} may submit {name} until {due}."), pupil=pupil, name=name, due=a["due_local"]))
 
 
@@ -189,7 +186,7 @@ def extend(course, name, pupil, due, hard):
 @click.option("--json", "as_json", is_flag=True)
 def status(course, name, as_json):
     """Who submitted NAME, when, and whether late."""
-    rows = _api("GET", f"courses/{course}/assignments/{name}/status")
+    rows = _api(lambda ex: ex.status(course, name))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
@@ -339,6 +336,6 @@ def export(course, fmt, output):
 @click.argument("course")
 def audit(course):
     """The exchange's audit log of COURSE."""
-    for e in _api("GET", "audit", params={"course_id": course}):
+    for e in _api(lambda ex: ex.audit(course_id=course)):
         click.echo(f"{e['at']}\t{e['actor']}\t{e['action']}\t{e['assignment_id'] or ''}\t{e['target'] or ''}\t"
                    f"{e['sha256'] or ''}\t{e['outcome']}")

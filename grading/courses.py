@@ -353,6 +353,6 @@ def write_course_config(course_dir: Path, course: str, gradebook: str | None = N
         f"c.CourseDirectory.root = {str(course_dir.resolve())!r}\n"
         f"c.CourseDirectory.db_url = {gradebook_url(course_dir, gradebook)!r}\n"
         "c.Exchange.path_includes_course = True\n"
-        "from cartable.grading.exchange_client import configure\n"
+        "from cartable.grading.exchange.nbgrader import configure\n"
         "configure(c)\n", encoding="utf-8")
     return path

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 def penalty_percent(course_dir: Path, student: str, assignment: str) -> tuple[float, bool] | None:
     """The exchange's late penalty (percent) and lateness of a collected submission, or None when
     it was not collected through the exchange (nbgrader's own late-penalty plugin then applies)."""
-    from cartable.grading.exchange_client import SUBMISSION_INFO
+    from cartable.grading.exchange.protocol import SUBMISSION_INFO
 
     path = Path(course_dir) / "submitted" / student / assignment / SUBMISSION_INFO
     if not path.is_file():

@@ -13,7 +13,7 @@ from cartable.core.services import (PORT_OFFSETS, ServiceSpec, UsersRole, port, 
 
 EXCHANGE_SERVICE = "cartable-exchange"
 #: The module the Hub runs as the exchange service (``python -m``): the one place naming it.
-EXCHANGE_MODULE = "cartable.grading.exchange_service"
+EXCHANGE_MODULE = "cartable.grading.exchange.service"
 
 DASHBOARDS_SERVICE = "cartable-dashboards"
 DASHBOARDS_MODULE = "cartable.grading.dashboards_service"
@@ -34,7 +34,7 @@ def exchange_url(cfg) -> str:
 def role_server_files() -> dict[str, dict[str, str]]:
     """The Jupyter config users' servers read, per role folder: nbgrader through the exchange
     service; staff servers' CSP and sanitized nbconvert."""
-    from cartable.grading.exchange_client import NBGRADER_CONFIG, STAFF_SERVER_CONFIG
+    from cartable.grading.exchange.nbgrader import NBGRADER_CONFIG, STAFF_SERVER_CONFIG
 
     return {"pupil": {"nbgrader_config.py": NBGRADER_CONFIG},
             "staff": {"nbgrader_config.py": NBGRADER_CONFIG,

@@ -197,7 +197,7 @@ def library_list_cmd(url, token):
 @click.option("--token", default=None)
 def library_copy_cmd(entry_id, dest, url, token):
     """Copy the library's ENTRY_ID (with its solutions and hidden tests) into a folder of yours."""
-    from cartable.grading.exchange_client import safe_extract
+    from cartable.core.archive import safe_extract
 
     dest = dest or Path.cwd() / entry_id
     if dest.exists():

@@ -3,7 +3,7 @@
 The panel (``extensions/lab``, built into ``labextension/`` here) talks only to this
 server extension, under ``<base_url>api/cartable/``; the extension talks to the exchange
 service with the server's own Hub token (``$JUPYTERHUB_API_TOKEN``) through
-:class:`cartable.grading.exchange_client.CartableExchange`, and runs nbgrader's
+:class:`cartable.grading.exchange.client.ExchangeClient`, and runs nbgrader's
 ExchangeFactory fetch/submit as the server's owner. The browser never reaches the
 exchange itself. Its translations (domain ``cartable_lab``) are in ``locale/``, found by
 JupyterLab through the ``jupyterlab.locale`` entry point. See ``docs/lab.md``.

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbgrader.exchange.abc.exchange import ExchangeError
-
-from cartable.extensions.panel.pupil import call, client, exchange_refusal
-from cartable.extensions.panel.refusal import Refusal
 from cartable.core.i18n import _
+from cartable.extensions.panel.pupil import call, client
+from cartable.extensions.panel.refusal import Refusal
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
@@ -22,16 +20,15 @@ SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src d
 
 def space(ex, course: str) -> dict:
     """A course's announcements (with the caller's read state) and exposés."""
-    return {"announcements": call(ex, "GET", f"courses/{course}/announcements"),
-            "exposes": call(ex, "GET", f"courses/{course}/exposes")}
+    return {"announcements": call(ex.announcements, course), "exposes": call(ex.exposes, course)}
 
 
 def announce(course: str, title: str, body: str) -> dict:
-    return call(client(), "POST", f"courses/{course}/announcements", json={"title": title, "body": body})
+    return call(client().announce, course, title, body)
 
 
 def mark_read(course: str, announcement: str) -> dict:
-    return call(client(), "POST", f"courses/{course}/announcements/{announcement}/read")
+    return call(client().mark_read, course, announcement)
 
 
 def notebook_path(root: Path, path: str) -> Path:
@@ -67,21 +64,12 @@ def publish(course: str, path: str, title: str, root: Path) -> dict:
     target = notebook_path(root, path)
     rel = target.relative_to(root).as_posix()
     html = to_html(target)
-    try:
-        r = ex.call("POST", f"courses/{course}/exposes", params={"title": (title or "").strip() or target.stem,
-                                                                  "notebook": rel},
-                    data=html.encode("utf-8"), headers={"Content-Type": "text/html; charset=UTF-8"})
-    except ExchangeError as e:
-        raise exchange_refusal(e) from None
-    return r.json()
+    return call(ex.publish_expose, course, (title or "").strip() or target.stem, rel, html)
 
 
 def withdraw_expose(expose: str) -> dict:
-    return call(client(), "DELETE", f"exposes/{expose}")
+    return call(client().withdraw_expose, expose)
 
 
 def expose_html(expose: str) -> bytes:
-    try:
-        return client().call("GET", f"exposes/{expose}").content
-    except ExchangeError as e:
-        raise exchange_refusal(e) from None
+    return call(client().expose_html, expose)

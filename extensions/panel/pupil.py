@@ -11,26 +11,26 @@ from pathlib import Path
 
 from nbgrader.exchange.abc.exchange import ExchangeError
 
-from cartable.extensions.panel.refusal import Refusal, from_exchange
 from cartable.core.i18n import _
+from cartable.extensions.panel.refusal import Refusal, from_exchange
+from cartable.grading.exchange.client import ExchangeClient, ExchangeRefusal
 
 log = logging.getLogger("cartable.panel")
 
 
-def client():
+def client() -> ExchangeClient:
     """The exchange client with this server's Hub token and the service's URL (from the spawner)."""
-    from cartable.grading.exchange_client import CartableExchange
-
-    ex = CartableExchange()
-    if not ex.service_url or not ex.api_token:
+    ex = ExchangeClient.from_environment()
+    if not ex.configured:
         raise Refusal.of(503, "no-exchange", _("The assignment exchange is not available on this server."))
     return ex
 
 
-def call(ex, method: str, path: str, **kw):
+def call(operation, *args, **kw):
+    """One operation of the exchange client (``call(ex.courses)``); its refusal as the panel's."""
     try:
-        return ex.json(method, path, **kw)
-    except ExchangeError as e:
+        return operation(*args, **kw)
+    except ExchangeRefusal as e:
         raise exchange_refusal(e) from None
 
 
@@ -43,17 +43,17 @@ def exchange_refusal(e: Exception) -> Refusal:
 
 
 def whoami(ex=None) -> dict:
-    return call(ex or client(), "GET", "whoami")
+    return call((ex or client()).whoami)
 
 
 def overview(root: Path) -> dict:
     """Courses learnt, each with its released assignments, local copy, submissions and feedback."""
     ex = client()
-    who = call(ex, "GET", "whoami")
-    courses = [c for c in call(ex, "GET", "courses") if c["role"] == "pupil"]
-    assignments = call(ex, "GET", "assignments") if courses else []
-    subs = call(ex, "GET", "submissions") if courses else []
-    feedback = call(ex, "GET", "feedback") if courses else []
+    who = call(ex.whoami)
+    courses = [c for c in call(ex.courses) if c["role"] == "pupil"]
+    assignments = call(ex.assignments) if courses else []
+    subs = call(ex.submissions) if courses else []
+    feedback = call(ex.feedback) if courses else []
     out = []
     for c in courses:
         items = []
@@ -67,7 +67,7 @@ def overview(root: Path) -> dict:
             practice = None
             if mine:  # the grading on submit of the latest submission, when the teacher switched it on
                 latest = max(mine, key=lambda s: s["received_at"])
-                result = call(ex, "GET", f"submissions/{latest['submission_id']}/practice")
+                result = call(ex.practice_result, latest["submission_id"])
                 if result.get("status") not in (None, "off", "unknown"):
                     practice = {k: result.get(k) for k in ("status", "score", "max_score")}
                     practice["submission_id"] = latest["submission_id"]
@@ -114,10 +114,10 @@ def _exchange_op(op: str, course: str, assignment: str, root: Path):
 def _check_member(course: str, assignment: str) -> dict:
     """The released assignment, or a refusal saying it is not one of the pupil's classes."""
     ex = client()
-    who = call(ex, "GET", "whoami")
+    who = call(ex.whoami)
     if course not in who.get("learns", []):
         raise Refusal.of(403, "not-your-class", _("This assignment is not one of your classes' assignments."))
-    for a in call(ex, "GET", "assignments", params={"course_id": course}):
+    for a in call(ex.assignments, course_id=course):
         if a["assignment_id"] == assignment:
             return a
     raise Refusal.of(404, "not-released", _("This assignment has not been released (or has been withdrawn)."))

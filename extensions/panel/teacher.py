@@ -14,7 +14,6 @@ engine writes, one per graded submission.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import subprocess
@@ -111,7 +110,7 @@ def run_cartable(*args: str, timeout: float = 900) -> str:
 
 
 def require_teacher(ex, course: str) -> dict:
-    for c in call(ex, "GET", "courses"):
+    for c in call(ex.courses):
         if c["course_id"] == course and c["role"] == "teacher":
             return c
     raise Refusal.of(403, "not-your-course", _("You do not teach this course."))
@@ -119,26 +118,26 @@ def require_teacher(ex, course: str) -> dict:
 
 def overview() -> dict:
     ex = client()
-    who = call(ex, "GET", "whoami")
-    courses = [c for c in call(ex, "GET", "courses") if c["role"] == "teacher"]
-    assignments = call(ex, "GET", "assignments") if courses else []
+    who = call(ex.whoami)
+    courses = [c for c in call(ex.courses) if c["role"] == "teacher"]
+    assignments = call(ex.assignments) if courses else []
     out = []
     for c in courses:
         cid = c["course_id"]
         mine = [a for a in assignments if a["course_id"] == cid]
         fetched: dict[str, set[str]] = {}
         if mine:
-            for e in call(ex, "GET", "audit", params={"course_id": cid, "limit": "10000"}):
+            for e in call(ex.audit, course_id=cid, limit=10000):
                 if e["action"] == "fetch" and e["outcome"] == "ok" and e["actor"] in c["pupils"]:
                     fetched.setdefault(e["assignment_id"], set()).add(e["actor"])
         returned: dict[str, set[str]] = {}
         if mine:
-            for f in call(ex, "GET", "feedback", params={"course_id": cid}):
+            for f in call(ex.feedback, course_id=cid):
                 returned.setdefault(f["assignment_id"], set()).add(f["student"])
         items = []
         for a in mine:
             name = a["assignment_id"]
-            status = call(ex, "GET", f"courses/{cid}/assignments/{name}/status")
+            status = call(ex.status, cid, name)
             job = JOBS.get(cid, name)
             items.append({
                 "assignment_id": name, "due_at": a["due_at"], "hard_deadline": a["hard_deadline"],
@@ -268,7 +267,7 @@ def release(course: str, name: str, due: str, hard: str, practice: str) -> dict:
     require_teacher(ex, course)
     due, hard_ = deadlines(due, hard)
     ensure_set_up(ex, course)
-    released = {a["assignment_id"] for a in call(ex, "GET", "assignments", params={"course_id": course})}
+    released = {a["assignment_id"] for a in call(ex.assignments, course_id=course)}
     if name not in {s["name"] for s in sources(course, released)}:
         raise Refusal.of(404, "no-such-source", _("There is no assignment {assignment} in the course's source "
                                                   "folder."), assignment=name)
@@ -281,7 +280,7 @@ def release(course: str, name: str, due: str, hard: str, practice: str) -> dict:
     if practice == "true":
         args.append("--practice")
     run_cartable(*args)
-    for a in call(ex, "GET", "assignments", params={"course_id": course}):
+    for a in call(ex.assignments, course_id=course):
         if a["assignment_id"] == name:
             return {"assignment_id": name, "due_at": a["due_at"], "hard_deadline": a["hard_deadline"],
                     "timezone": a["timezone"], "replaced": name in released}
@@ -295,8 +294,7 @@ def extend(course: str, name: str, student: str, due: str, hard: str) -> dict:
     if student not in c.get("pupils", []):
         raise Refusal.of(404, "not-your-pupil", _("{pupil} is not a pupil of this class."), pupil=student)
     due, hard_ = deadlines(due, hard)
-    a = call(ex, "PUT", f"courses/{course}/assignments/{name}/extensions/{student}",
-             data=json.dumps({"due": due, "hard_deadline": hard_}))
+    a = call(ex.extend, course, name, student, due, hard_)
     return {"student": student, "assignment_id": name, "due_at": a["due_at"], "hard_deadline": a["hard_deadline"],
             "timezone": a["timezone"]}
 
@@ -312,6 +310,5 @@ def return_feedback(course: str, name: str) -> dict:
     if job and job.proc.poll() is None:
         raise Refusal.of(409, "running", _("Autograding of {assignment} is already running."), assignment=name)
     run_cartable("feedback", course, name)
-    returned = sorted({f["student"] for f in call(ex, "GET", "feedback",
-                                                  params={"course_id": course, "assignment_id": name})})
+    returned = sorted({f["student"] for f in call(ex.feedback, course_id=course, assignment_id=name)})
     return {**counts, "feedback_returned": returned}

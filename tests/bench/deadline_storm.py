@@ -148,7 +148,8 @@ def ours(args, tmp: Path) -> dict:
     # what is stored: the database rows and files, re-hashed
     from sqlalchemy import select
 
-    from cartable.grading.exchange_store import Store, Submission, manifest_digest
+    from cartable.grading.exchange.protocol import manifest_digest
+    from cartable.grading.exchange.store import Store, Submission
     from cartable.core.db import Database
 
     db = Database(hub.cfg.database_url("cartable"))

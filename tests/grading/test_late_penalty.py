@@ -20,7 +20,7 @@ def test_exchange_percentage_is_the_gradebook_penalty_and_follows_manual_points(
 
     from cartable.grading import analytics
     from cartable.grading.autograde import Autograder
-    from cartable.grading.exchange_client import SUBMISSION_INFO
+    from cartable.grading.exchange.protocol import SUBMISSION_INFO
     from cartable.grading.grades import grades_table
 
     course = make_course(tmp_path / "c", SOURCES, 2, course_id="late-course")

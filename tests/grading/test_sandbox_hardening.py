@@ -406,7 +406,7 @@ def test_the_exchange_hides_the_sites_state_and_homes(tmp_path):
     import shutil
     import tempfile
 
-    from cartable.grading.exchange_service import App
+    from cartable.grading.exchange.service import App
     from cartable.core.db import Database
 
     site = Path(tempfile.mkdtemp(prefix=".sandbox-test-", dir=ROOT))

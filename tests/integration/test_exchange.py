@@ -483,7 +483,7 @@ def test_service_restarted_mid_cycle_loses_nothing(school, drill):
     assert t("GET", "submissions", params={"course_id": c}).json() == before
     got = ex("GET", f"submissions/{mine['submission_id']}").json()
     assert got["sha256"] == mine["sha256"]
-    from cartable.grading.exchange_store import manifest_digest
+    from cartable.grading.exchange.protocol import manifest_digest
 
     with tarfile.open(fileobj=io.BytesIO(ex("GET", f"submissions/{mine['submission_id']}/archive").content)) as tar:
         import hashlib

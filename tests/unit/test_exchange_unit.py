@@ -52,15 +52,16 @@ def test_exchange_layer_registers_service_scopes_and_role_configs(tmp_path):
     ("a\nb", "control-character"), ("a\u202eb", "control-character"), ("a\\b", "bad-name"), ("x" * 300, "bad-name"),
 ])
 def test_bad_names_are_refused(name, code):
-    from cartable.grading.exchange_store import Refused, check_member_name
+    from cartable.core.archive import UnsafeMember, check_member_name
 
-    with pytest.raises(Refused) as e:
+    with pytest.raises(UnsafeMember) as e:
         check_member_name(name)
     assert e.value.code == code
 
 
 def test_store_stages_checks_and_deduplicates(tmp_path):
-    from cartable.grading.exchange_store import Refused, Store, manifest_digest
+    from cartable.grading.exchange.protocol import Refused, manifest_digest
+    from cartable.grading.exchange.store import Store
     from cartable.core.db import Database
 
     store = Store(tmp_path / "ex", Database(f"sqlite:///{tmp_path / 'db.sqlite'}"))
@@ -90,7 +91,7 @@ def test_every_new_id_fits_the_panel_and_service_id_patterns():
     """Ids once came from token_urlsafe and could start with '-' or '_', which the panel's id pattern
     refuses: an exposé or announcement then opened as a 404 (about one in thirty)."""
     from cartable.extensions.panel.handlers import ID
-    from cartable.grading.exchange_store import new_id
+    from cartable.grading.exchange.store import new_id
 
     ids = {new_id() for _ in range(3000)}
     assert len(ids) == 3000

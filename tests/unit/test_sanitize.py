@@ -191,7 +191,7 @@ def test_nbconvert_config_is_the_one_sanitizer():
     from traitlets.config import Config
     from nbconvert import HTMLExporter
 
-    from cartable.grading.exchange_client import NBGRADER_CONFIG, STAFF_SERVER_CONFIG
+    from cartable.grading.exchange.nbgrader import NBGRADER_CONFIG, STAFF_SERVER_CONFIG
     from cartable.grading.feedback import configure
 
     assert json.loads(json.dumps(STAFF_SERVER_CONFIG))["HTMLExporter"] == sanitize.HTML_EXPORTER_CONFIG

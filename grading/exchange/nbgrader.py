@@ -1,34 +1,38 @@
 """nbgrader Exchange plugin that talks to Cartable's exchange service over HTTP.
 
-Configured with :func:`configure` (``c.ExchangeFactory.<x> = "cartable.grading.exchange_client.X"``),
+Configured with :func:`configure` (``c.ExchangeFactory.<x> = "cartable.grading.exchange.nbgrader.X"``),
 so ``nbgrader fetch_assignment/submit/list/release_assignment/collect/release_feedback/
 fetch_feedback`` and JupyterLab's assignment list use the service instead of a shared
 directory. The caller is identified by the Hub token of the server it runs in
 (``$JUPYTERHUB_API_TOKEN``); the service URL is ``$CARTABLE_EXCHANGE_URL``. Nothing the
-client says about who it is or what time it is counts: the service decides.
+client says about who it is or what time it is counts: the service decides. Every request goes
+through :class:`~cartable.grading.exchange.client.ExchangeClient`; a refusal fails the operation
+with the service's text (nbgrader's ``ExchangeError``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fnmatch
+import hashlib
 import io
 import json
 import os
-import posixpath
 import shutil
 import tarfile
 import tempfile
 from pathlib import Path
 
-import requests
 from jupyter_core.paths import jupyter_data_dir
 from nbgrader.exchange import abc
 from nbgrader.exchange.abc.exchange import ExchangeError
 from traitlets import Bool, Float, Unicode, default
 
-from cartable.grading.exchange_store import check_member_name, directory_manifest, manifest_digest, Refused
+from cartable.core.archive import safe_extract
 from cartable.core.sanitize import HTML_EXPORTER_CONFIG
+from cartable.grading.exchange.client import ExchangeClient, ExchangeRefusal
+from cartable.grading.exchange.protocol import SUBMISSION_INFO, directory_manifest, manifest_digest, to_nbgrader_ts
 
 PLUGINS = {
     "exchange": "CartableExchange",
@@ -40,8 +44,6 @@ PLUGINS = {
     "submit": "ExchangeSubmit",
     "collect": "ExchangeCollect",
 }
-SUBMISSION_INFO = ".cartable-submission.json"
-TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"
 
 
 def configure(c) -> None:
@@ -49,15 +51,15 @@ def configure(c) -> None:
     from cartable.grading import feedback
 
     for trait, cls in PLUGINS.items():
-        setattr(c.ExchangeFactory, trait, f"cartable.grading.exchange_client.{cls}")
+        setattr(c.ExchangeFactory, trait, f"cartable.grading.exchange.nbgrader.{cls}")
     feedback.configure(c)
 
 
-NBGRADER_CONFIG = '''# Written by Cartable (cartable.grading.exchange_client.write_role_configs).
+NBGRADER_CONFIG = '''# Written by Cartable (the exchange's service spec, cartable.grading.service_specs).
 # nbgrader commands and the assignment list use the exchange service, not a shared folder.
 import os
 if os.environ.get("CARTABLE_EXCHANGE_URL"):
-    from cartable.grading.exchange_client import configure
+    from cartable.grading.exchange.nbgrader import configure
     configure(get_config())  # noqa: F821
 # The formgrader and generate_feedback render pupils' notebooks sanitized (cartable.core.sanitize).
 from cartable.core.sanitize import configure_nbconvert
@@ -74,49 +76,6 @@ STAFF_SERVER_CONFIG = {
         "Content-Security-Policy": "frame-ancestors 'self'; report-uri /api/security/csp-report"}}},
     "HTMLExporter": HTML_EXPORTER_CONFIG,
 }
-
-
-def write_role_configs(base: Path) -> None:
-    """Jupyter config read by every user's server (``JUPYTER_CONFIG_PATH`` of the spawner)."""
-    base = Path(base)
-    for role in ("pupil", "staff"):
-        d = base / role
-        d.mkdir(parents=True, exist_ok=True)
-        for p in (base, d):
-            os.chmod(p, 0o755)
-        files = {"nbgrader_config.py": NBGRADER_CONFIG}
-        if role == "staff":
-            files["jupyter_server_config.json"] = json.dumps(STAFF_SERVER_CONFIG, indent=1)
-        for name, text in files.items():
-            path = d / name
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.chmod(tmp, 0o644)
-            tmp.replace(path)
-
-
-def to_nbgrader_ts(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    return dt.datetime.fromisoformat(iso).astimezone(dt.UTC).strftime(TS_FORMAT)
-
-
-def safe_extract(data: bytes, dest: Path, only_missing: bool = False) -> list[str]:
-    """Extract a tar.gz from the service into ``dest``: regular files only, inside ``dest``."""
-    written = []
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
-        for m in tar:
-            name = check_member_name(m.name)
-            if not m.isfile():
-                continue
-            target = dest / name
-            if only_missing and target.exists():
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tar.extractfile(m) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
-            written.append(name)
-    return written
 
 
 class CartableExchange(abc.Exchange):
@@ -141,27 +100,17 @@ class CartableExchange(abc.Exchange):
     def _tz_default(self):
         return os.environ.get("CARTABLE_TIMEZONE", "UTC")
 
-    def url(self, path: str) -> str:
-        if not self.service_url:
-            self.fail("The exchange service is not configured ($CARTABLE_EXCHANGE_URL is empty).")
-        return self.service_url.rstrip("/") + "/api/" + path.lstrip("/")
+    @property
+    def client(self) -> ExchangeClient:
+        return ExchangeClient(self.service_url, self.api_token, self.request_timeout)
 
-    def call(self, method: str, path: str, ok=(200, 201), **kw) -> requests.Response:
-        headers = {"Authorization": f"token {self.api_token}", **kw.pop("headers", {})}
+    @contextlib.contextmanager
+    def refusals(self):
+        """The exchange client; a refusal fails the operation with the service's text."""
         try:
-            r = requests.request(method, self.url(path), headers=headers, timeout=self.request_timeout, **kw)
-        except requests.RequestException as e:
-            self.fail(f"The exchange service cannot be reached / Le service d'échange est injoignable: {e}")
-        if r.status_code not in ok:
-            try:
-                message = r.json().get("message") or r.text
-            except ValueError:
-                message = r.text[:500]
-            self.fail(message)
-        return r
-
-    def json(self, method, path, **kw):
-        return self.call(method, path, **kw).json()
+            yield self.client
+        except ExchangeRefusal as e:
+            self.fail(str(e))
 
     def local_dir(self, course: str, assignment: str) -> Path:
         root = Path(self.assignment_dir)
@@ -184,12 +133,15 @@ class CartableExchange(abc.Exchange):
 class ExchangeList(CartableExchange, abc.ExchangeList):
 
     def list_files(self):
+        with self.refusals() as api:
+            return self._list_files(api)
+
+    def _list_files(self, api: ExchangeClient):
         course = self.coursedir.course_id or None
         assignment = self.coursedir.assignment_id or None
-        params = {k: v for k, v in (("course_id", course), ("assignment_id", assignment)) if v}
         if not (self.inbound or self.cached):
             out = []
-            for a in self.json("GET", "assignments", params=params):
+            for a in api.assignments(course_id=course, assignment_id=assignment):
                 if assignment and a["assignment_id"] != assignment:
                     continue
                 local = self.local_dir(a["course_id"], a["assignment_id"])
@@ -202,16 +154,14 @@ class ExchangeList(CartableExchange, abc.ExchangeList):
                                          for p in sorted(local.glob("*.ipynb"))]
                 else:
                     info["status"] = "released"
-                    info["path"] = self.url(f"courses/{a['course_id']}/assignments/{a['assignment_id']}")
+                    info["path"] = api.assignment_url(a["course_id"], a["assignment_id"])
                     info["notebooks"] = [{"notebook_id": n, "path": f"{n}.ipynb"} for n in a["notebooks"]]
                 self.log.info("%s %s%s", a["course_id"], a["assignment_id"],
                               f" (due {a['due_local']})" if a.get("due_local") else "")
                 out.append(info)
             return out
-        if self.inbound:
-            params.setdefault("course_id", course or "")
-        subs = self.json("GET", "submissions", params=params)
-        feedback = self.json("GET", "feedback", params=params)
+        subs = api.submissions(course_id=course, assignment_id=assignment)
+        feedback = api.feedback(course_id=course, assignment_id=assignment)
         fb_by_sub: dict[str, dict[str, dict]] = {}
         for f in feedback:
             fb_by_sub.setdefault(f["submission_id"], {})[f["notebook_id"]] = f
@@ -230,7 +180,7 @@ class ExchangeList(CartableExchange, abc.ExchangeList):
                                   "local_feedback_path": str(local_fb) if has_local else None,
                                   "feedback_updated": bool(has_local and fb and _sha(local_fb) != fb["sha256"])})
             info = {"course_id": sub["course_id"], "student_id": sub["student"], "assignment_id": sub["assignment_id"],
-                    "timestamp": ts, "status": "submitted", "path": self.url(f"submissions/{sub['submission_id']}"),
+                    "timestamp": ts, "status": "submitted", "path": api.submission_url(sub["submission_id"]),
                     "notebooks": notebooks, "submission_id": sub["submission_id"], "sha256": sub["sha256"],
                     "late": sub["late"], "received_at_local": sub["received_at_local"],
                     "has_local_feedback": bool(notebooks) and all(n["has_local_feedback"] for n in notebooks),
@@ -248,8 +198,6 @@ class ExchangeList(CartableExchange, abc.ExchangeList):
 
 
 def _sha(path: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -263,7 +211,8 @@ class ExchangeFetchAssignment(CartableExchange, abc.ExchangeFetchAssignment):
 
     def copy_files(self):
         c, a = self.coursedir.course_id, self.coursedir.assignment_id
-        data = self.call("GET", f"courses/{c}/assignments/{a}").content
+        with self.refusals() as api:
+            data = api.fetch_assignment(c, a)
         self.dest_path.mkdir(parents=True, exist_ok=True)
         safe_extract(data, self.dest_path, only_missing=self.replace_missing_files)
         self.log.info("Fetched as: %s %s", c, a)
@@ -307,7 +256,8 @@ class ExchangeSubmit(CartableExchange, abc.ExchangeSubmit):
     def copy_files(self):
         c, a = self.coursedir.course_id, self.coursedir.assignment_id
         ignore = tuple(dict.fromkeys([*SUBMIT_IGNORE, *self.coursedir.ignore]))
-        released = [x for x in self.json("GET", "assignments", params={"course_id": c}) if x["assignment_id"] == a]
+        with self.refusals() as api:
+            released = [x for x in api.assignments(course_id=c) if x["assignment_id"] == a]
         if not released:
             self.fail(f"Assignment {a} is not released in course {c}.")
         local_nbs = {p.stem for p in self.src_path.glob("*.ipynb")}
@@ -321,9 +271,8 @@ class ExchangeSubmit(CartableExchange, abc.ExchangeSubmit):
             body, manifest = pack(self.src_path, ignore)
         except ExchangeError as e:
             self.fail(str(e))
-        r = self.call("POST", f"courses/{c}/assignments/{a}/submissions", data=body,
-                      headers={"Content-Type": "application/gzip"})
-        receipt = r.json()
+        with self.refusals() as api:
+            receipt = api.submit(c, a, body)
         local = manifest_digest(manifest)
         if receipt["sha256"] != local:
             self.fail(f"The receipt's SHA-256 {receipt['sha256']} does not match the files sent ({local}); submit again.")
@@ -363,15 +312,14 @@ class ExchangeReleaseAssignment(CartableExchange, abc.ExchangeReleaseAssignment)
 
     def copy_files(self):
         c, a = self.coursedir.course_id, self.coursedir.assignment_id
-        existing = [x for x in self.json("GET", "assignments", params={"course_id": c}) if x["assignment_id"] == a]
+        with self.refusals() as api:
+            existing = [x for x in api.assignments(course_id=c) if x["assignment_id"] == a]
         if existing and not self.force:
             self.fail(f"Destination already exists, add --force to overwrite: {c} {a}")
         body, _manifest = pack(self.src_path, tuple(self.coursedir.ignore))
-        params = {"due": self.due or self._due_from_gradebook(), "hard_deadline": self.hard_deadline,
-                  "penalty_per_day": str(self.penalty_per_day)}
-        self.released = self.json("POST", f"courses/{c}/assignments/{a}/release", data=body,
-                                  params={k: v for k, v in params.items() if v},
-                                  headers={"Content-Type": "application/gzip"})
+        with self.refusals() as api:
+            self.released = api.release(c, a, body, due=self.due or self._due_from_gradebook(),
+                                        hard_deadline=self.hard_deadline, penalty_per_day=str(self.penalty_per_day))
         self.log.info("Released as: %s %s (due %s)", c, a, self.released.get("due_local"))
 
 
@@ -382,11 +330,13 @@ class ExchangeCollect(CartableExchange, abc.ExchangeCollect):
         self.need_course()
 
     def copy_files(self):
+        with self.refusals() as api:
+            self._collect(api)
+
+    def _collect(self, api: ExchangeClient):
         c, a = self.coursedir.course_id, self.coursedir.assignment_id
-        params = {"mode": "latest" if self.mode == "latest" else "on_time"}
-        if self.coursedir.student_id and self.coursedir.student_id != "*":
-            params["pupil"] = self.coursedir.student_id
-        subs = self.json("GET", f"courses/{c}/assignments/{a}/collect", params=params)
+        pupil = self.coursedir.student_id if self.coursedir.student_id and self.coursedir.student_id != "*" else None
+        subs = api.collect(c, a, mode="latest" if self.mode == "latest" else "on_time", pupil=pupil)
         if not subs:
             self.log.warning("No submissions of '%s' for course '%s' to collect", a, c)
         self.collected = []
@@ -405,7 +355,7 @@ class ExchangeCollect(CartableExchange, abc.ExchangeCollect):
                     self.log.info("Submission already exists, use --update to update: %s %s", sub["student"], a)
                     continue
                 shutil.rmtree(dest)
-            data = self.call("GET", f"submissions/{sub['submission_id']}/archive").content
+            data = api.submission_archive(sub["submission_id"])
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=".collect-", dir=dest.parent))
             try:
@@ -449,8 +399,8 @@ class ExchangeReleaseFeedback(CartableExchange, abc.ExchangeReleaseFeedback):
                 self.log.warning("No collected submission for %s %s: feedback not released", sid, a)
                 continue
             for html in sorted(Path(fb_dir).glob("*.html")):
-                self.call("PUT", f"submissions/{info['submission_id']}/feedback/{html.stem}", data=html.read_bytes(),
-                          headers={"Content-Type": "text/html"})
+                with self.refusals() as api:
+                    api.put_feedback(info["submission_id"], html.stem, html.read_bytes())
                 self.released.append((sid, html.stem))
                 self.log.info("Releasing feedback for student '%s' on assignment '%s/%s/%s'", sid, c, a, html.stem)
 
@@ -462,17 +412,13 @@ class ExchangeFetchFeedback(CartableExchange, abc.ExchangeFetchFeedback):
 
     def copy_files(self):
         c, a = self.coursedir.course_id, self.coursedir.assignment_id
-        params = {"course_id": c}
-        if a:
-            params["assignment_id"] = a
         self.fetched = []
-        for fb in self.json("GET", "feedback", params=params):
-            ts = to_nbgrader_ts(fb["submitted_at"])
-            dest = self.local_dir(c, fb["assignment_id"]) / "feedback" / ts / f"{fb['notebook_id']}.html"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(self.call("GET", f"feedback/{fb['feedback_id']}").content)
-            self.fetched.append(str(dest))
-            self.log.info("Fetched feedback: %s", dest)
+        with self.refusals() as api:
+            for fb in api.feedback(course_id=c, assignment_id=a or None):
+                ts = to_nbgrader_ts(fb["submitted_at"])
+                dest = self.local_dir(c, fb["assignment_id"]) / "feedback" / ts / f"{fb['notebook_id']}.html"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(api.feedback_html(fb["feedback_id"]))
+                self.fetched.append(str(dest))
+                self.log.info("Fetched feedback: %s", dest)
 
-
-__all__ = ["configure", "write_role_configs", "Refused", "posixpath"]

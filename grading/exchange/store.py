@@ -13,6 +13,9 @@ An upload is a tar archive (optionally gzip-compressed). It is read as a stream;
 member is checked (:func:`check_member_name`, no links or devices) and counted against
 the quota while it is written, so an archive that expands beyond the quota is stopped at
 the quota, whatever its compressed size.
+
+The models share Cartable's declarative base (:mod:`cartable.core.db`); what both sides of the
+exchange agree on (manifests, refusals, quotas) is in :mod:`.protocol`.
 """
 
 from __future__ import annotations
@@ -20,14 +23,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import json
 import os
 import posixpath
 import secrets
 import shutil
 import tarfile
 import tempfile
-import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,14 +44,12 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from cartable.core.db import Database, utcnow
+from cartable.core.archive import UnsafeMember, check_member_name
+from cartable.core.db import Base, Database, utcnow
 from cartable.core.i18n import _
-
-
-class Base(DeclarativeBase):
-    pass
+from cartable.grading.exchange.protocol import Quota, Refused, manifest_digest
 
 
 def new_id() -> str:
@@ -195,98 +195,6 @@ class Expose(Base):
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
 
 
-def plain_text(value, *, multiline: bool) -> str:
-    """A title or a text as typed: a string without control characters (but line breaks and tabs
-    in a text), stripped. It is stored and served as text only, never as HTML."""
-    if not isinstance(value, str):
-        return ""
-    keep = "\n\t" if multiline else ""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in value if ch in keep or unicodedata.category(ch) not in ("Cc", "Cs")).strip()
-
-
-# --------------------------------------------------------------------------- quotas and checks
-
-
-@dataclass(frozen=True)
-class Quota:
-    max_bytes: int = 20 * 2**20  # total uncompressed size of one submission
-    max_files: int = 200
-    max_notebooks: int = 20
-    max_release_bytes: int = 200 * 2**20
-    max_feedback_bytes: int = 20 * 2**20
-
-
-class Refused(Exception):
-    """An upload or request the service refuses; ``msgid`` is English, formatted with ``params``."""
-
-    def __init__(self, status: int, code: str, msgid: str, **params):
-        self.status = status
-        self.code = code
-        self.msgid = msgid
-        self.params = params
-        super().__init__(msgid.format(**params))
-
-
-NAME_ALLOWED_EXTRA = set("._-+ ()[],@=~'")
-
-
-def check_member_name(name: str) -> str:
-    """The normalised relative path of an archive member, or :class:`Refused`."""
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-        raise Refused(400, "control-character", _("The file name {name!r} contains control characters; rename it."),
-                      name=name[:80])
-    if "\\" in name:
-        raise Refused(400, "bad-name", _("The file name {name!r} contains a backslash; rename it."), name=name[:80])
-    if name.startswith("/") or posixpath.isabs(name):
-        raise Refused(400, "path-traversal", _("The path {name!r} leaves the assignment folder; it is refused."),
-                      name=name[:80])
-    norm = posixpath.normpath(name)
-    parts = name.split("/")
-    if ".." in parts or norm.startswith("..") or norm in ("", "."):
-        raise Refused(400, "path-traversal", _("The path {name!r} leaves the assignment folder; it is refused."),
-                      name=name[:80])
-    if len(name.encode()) > 400 or any(len(p.encode()) > 200 for p in parts):
-        raise Refused(400, "bad-name", _("The file name {name!r} is too long."), name=name[:80])
-    return norm
-
-
-def manifest_digest(entries: list[dict]) -> str:
-    """SHA-256 of the canonical manifest: the receipt a pupil can recompute."""
-    canon = json.dumps(sorted(({"path": e["path"], "sha256": e["sha256"], "size": e["size"]} for e in entries),
-                              key=lambda e: e["path"]), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canon.encode()).hexdigest()
-
-
-def directory_manifest(root: Path, ignore=()) -> list[dict]:
-    """The manifest of a local folder (the client side of the receipt)."""
-    import fnmatch
-
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not any(fnmatch.fnmatch(d, p) for p in ignore))
-        for fname in sorted(filenames):
-            if any(fnmatch.fnmatch(fname, p) for p in ignore):
-                continue
-            p = Path(dirpath) / fname
-            rel = p.relative_to(root).as_posix()
-            data = p.read_bytes()
-            out.append({"path": rel, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
-    return out
-
-
-def to_utc_naive(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
-
-
-def iso_utc(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.replace(tzinfo=dt.UTC).isoformat()
-
-
 @dataclass
 class Staged:
     """An upload checked and written to ``tmp/``, not yet stored."""
@@ -328,6 +236,8 @@ class Store:
         for d in (self.root, self.root / "objects", self.root / "tmp"):
             d.mkdir(parents=True, exist_ok=True)
             os.chmod(d, 0o700)
+        # The exchange's tables are in Cartable's one metadata (cartable.core.db.Base); a
+        # Database made before this module was imported did not create them.
         Base.metadata.create_all(db.engine)
         # Uploads interrupted by a crash are never half-stored: clear their staging areas.
         for leftover in (self.root / "tmp").iterdir():
@@ -384,7 +294,10 @@ class Store:
             with tar:
                 try:
                     for member in tar:
-                        name = check_member_name(member.name)
+                        try:
+                            name = check_member_name(member.name)
+                        except UnsafeMember as e:
+                            raise Refused(400, e.code, e.msgid, **e.params) from None
                         if member.issym() or member.islnk():
                             raise Refused(400, "link", _("{name!r} is a link; links are refused, submit real files."),
                                           name=name)
@@ -429,7 +342,7 @@ class Store:
                             os.fsync(out.fileno())
                         total += size
                         staged.entries.append({"path": name, "sha256": h.hexdigest(), "size": size, "tmp": tmpname})
-                except (tarfile.TarError, EOFError, OSError, zlib_error()) as e:
+                except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
                     raise Refused(400, "bad-archive", _("The upload is not a valid tar archive.")) from e
             # a file and a folder of the same name, or a file inside a 'file'
             paths = {e["path"] for e in staged.entries}
@@ -503,8 +416,3 @@ class Store:
         return ext.due_at or a.due_at, ext.hard_at if ext.hard_at is not None else (
             a.hard_at if a.hard_at is None or ext.due_at is None else max(a.hard_at, ext.due_at))
 
-
-def zlib_error():
-    import zlib
-
-    return zlib.error
