@@ -1,4 +1,6 @@
-"""Cartable's own tables: the school structure, people and their credentials.
+"""Cartable's own tables: the school structure, people and their credentials, and the exchange's
+assignments, submissions, feedback, announcements, exposés and audit trail: one metadata, kept
+by Alembic migrations (:mod:`cartable.core.migrate`).
 
 This database is the source of truth for who exists, what role they have and
 which classes they belong to; the Hub's users and groups are synchronised from it
@@ -11,14 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import secrets
 from collections.abc import Iterator
 
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     create_engine,
     event,
@@ -26,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from cartable.core import migrate
 
 ROLES = ("pupil", "teacher", "director", "inspector", "admin")
 
@@ -160,6 +168,152 @@ class RosterImport(Base):
     applied_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+# -- the exchange (cartable.grading.exchange): assignments, submissions, feedback, ----------
+# -- announcements, exposés and the audit trail --------------------------------------------
+
+def new_id() -> str:
+    """An unguessable identifier (128 random bits), hexadecimal so that it never starts with ``-`` or
+    ``_`` and fits every id pattern of the service, the panel and the command line."""
+    return secrets.token_hex(16)
+
+
+class ReleasedAssignment(Base):
+    """An assignment released to one course; re-releasing replaces its files (the old ones are kept)."""
+
+    __tablename__ = "cartable_exchange_assignment"
+    __table_args__ = (UniqueConstraint("course_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    manifest: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)  # soft deadline, UTC
+    hard_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)  # hard deadline, UTC
+    penalty_per_day: Mapped[float] = mapped_column(Float, default=0.0)  # percent of the grade per started late day
+    released_by: Mapped[str] = mapped_column(String(64))
+    released_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Extension(Base):
+    """A teacher's per-pupil change of an assignment's deadlines."""
+
+    __tablename__ = "cartable_exchange_extension"
+    __table_args__ = (UniqueConstraint("course_id", "assignment", "student"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[str] = mapped_column(String(128))
+    assignment: Mapped[str] = mapped_column(String(128))
+    student: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    hard_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Submission(Base):
+    """One submission as received: never changed after the receipt."""
+
+    __tablename__ = "cartable_exchange_submission"
+    __table_args__ = (Index("ix_cartable_exchange_submission_cas", "course_id", "assignment", "student"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(String(128))
+    assignment: Mapped[str] = mapped_column(String(128))
+    student: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)  # server time, UTC
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the manifest
+    manifest: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    files: Mapped[int] = mapped_column(Integer)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    late_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    penalty_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)  # the deadline that applied
+
+
+class Feedback(Base):
+    """Feedback (HTML) on one notebook of one submission."""
+
+    __tablename__ = "cartable_exchange_feedback"
+    __table_args__ = (UniqueConstraint("submission_id", "notebook"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    submission_id: Mapped[str] = mapped_column(String(32), index=True)
+    course_id: Mapped[str] = mapped_column(String(128))
+    assignment: Mapped[str] = mapped_column(String(128))
+    student: Mapped[str] = mapped_column(String(64), index=True)
+    notebook: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    released_by: Mapped[str] = mapped_column(String(64))
+    released_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what, when, on what, with which hash; read by inspectors."""
+
+    __tablename__ = "cartable_exchange_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    course_id: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
+    assignment: Mapped[str | None] = mapped_column(String(128), default=None)
+    target: Mapped[str | None] = mapped_column(String(64), default=None)
+    digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
+    detail: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+
+class Announcement(Base):
+    """A teacher's announcement to one course: plain text (title and body), never HTML."""
+
+    __tablename__ = "cartable_exchange_announcement"
+    __table_args__ = (Index("ix_cartable_exchange_announcement_course", "course_id", "posted_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))
+    posted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AnnouncementRead(Base):
+    """That one pupil has opened one announcement (no row: unread)."""
+
+    __tablename__ = "cartable_exchange_announcement_read"
+    __table_args__ = (UniqueConstraint("announcement_id", "reader"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    announcement_id: Mapped[str] = mapped_column(String(32), index=True)
+    reader: Mapped[str] = mapped_column(String(64), index=True)
+    read_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Expose(Base):
+    """A pupil's notebook published to their class as a read-only HTML page (an exposé)."""
+
+    __tablename__ = "cartable_exchange_expose"
+    __table_args__ = (Index("ix_cartable_exchange_expose_course", "course_id", "published_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(String(128))
+    author: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    notebook: Mapped[str] = mapped_column(String(400))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+
+
 def make_engine(url: str) -> Engine:
     kwargs = {}
     if url.startswith("sqlite"):
@@ -183,7 +337,7 @@ class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        migrate.upgrade(self.engine)  # the newest revision of every table (cartable.core.migrate)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager

@@ -47,152 +47,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cartable.core.archive import UnsafeMember, check_member_name
-from cartable.core.db import Base, Database, utcnow
+from cartable.core.db import Database, ReleasedAssignment, Extension, AuditEvent, utcnow
 from cartable.core.i18n import _
 from cartable.grading.exchange.protocol import Quota, Refused, manifest_digest
-
-
-def new_id() -> str:
-    """An unguessable identifier (128 random bits), hexadecimal so that it never starts with ``-`` or
-    ``_`` and fits every id pattern of the service, the panel and the command line."""
-    return secrets.token_hex(16)
-
-
-class ReleasedAssignment(Base):
-    """An assignment released to one course; re-releasing replaces its files (the old ones are kept)."""
-
-    __tablename__ = "cartable_exchange_assignment"
-    __table_args__ = (UniqueConstraint("course_id", "name"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    course_id: Mapped[str] = mapped_column(String(128), index=True)
-    name: Mapped[str] = mapped_column(String(128))
-    manifest: Mapped[str] = mapped_column(Text)
-    digest: Mapped[str] = mapped_column(String(64))
-    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)  # soft deadline, UTC
-    hard_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)  # hard deadline, UTC
-    penalty_per_day: Mapped[float] = mapped_column(Float, default=0.0)  # percent of the grade per started late day
-    released_by: Mapped[str] = mapped_column(String(64))
-    released_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-
-class Extension(Base):
-    """A teacher's per-pupil change of an assignment's deadlines."""
-
-    __tablename__ = "cartable_exchange_extension"
-    __table_args__ = (UniqueConstraint("course_id", "assignment", "student"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    course_id: Mapped[str] = mapped_column(String(128))
-    assignment: Mapped[str] = mapped_column(String(128))
-    student: Mapped[str] = mapped_column(String(64))
-    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
-    hard_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
-    set_by: Mapped[str] = mapped_column(String(64))
-    set_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class Submission(Base):
-    """One submission as received: never changed after the receipt."""
-
-    __tablename__ = "cartable_exchange_submission"
-    __table_args__ = (Index("ix_cartable_exchange_submission_cas", "course_id", "assignment", "student"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    course_id: Mapped[str] = mapped_column(String(128))
-    assignment: Mapped[str] = mapped_column(String(128))
-    student: Mapped[str] = mapped_column(String(64))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime)  # server time, UTC
-    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the manifest
-    manifest: Mapped[str] = mapped_column(Text)
-    size: Mapped[int] = mapped_column(Integer)
-    files: Mapped[int] = mapped_column(Integer)
-    late: Mapped[bool] = mapped_column(Boolean, default=False)
-    late_seconds: Mapped[int] = mapped_column(Integer, default=0)
-    penalty_percent: Mapped[float] = mapped_column(Float, default=0.0)
-    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)  # the deadline that applied
-
-
-class Feedback(Base):
-    """Feedback (HTML) on one notebook of one submission."""
-
-    __tablename__ = "cartable_exchange_feedback"
-    __table_args__ = (UniqueConstraint("submission_id", "notebook"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    submission_id: Mapped[str] = mapped_column(String(32), index=True)
-    course_id: Mapped[str] = mapped_column(String(128))
-    assignment: Mapped[str] = mapped_column(String(128))
-    student: Mapped[str] = mapped_column(String(64), index=True)
-    notebook: Mapped[str] = mapped_column(String(200))
-    sha256: Mapped[str] = mapped_column(String(64))
-    released_by: Mapped[str] = mapped_column(String(64))
-    released_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class AuditEvent(Base):
-    """Who did what, when, on what, with which hash; read by inspectors."""
-
-    __tablename__ = "cartable_exchange_audit"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(32))
-    course_id: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
-    assignment: Mapped[str | None] = mapped_column(String(128), default=None)
-    target: Mapped[str | None] = mapped_column(String(64), default=None)
-    digest: Mapped[str | None] = mapped_column(String(64), default=None)
-    outcome: Mapped[str] = mapped_column(String(16), default="ok")
-    detail: Mapped[str | None] = mapped_column(String(1000), default=None)
-
-
-class Announcement(Base):
-    """A teacher's announcement to one course: plain text (title and body), never HTML."""
-
-    __tablename__ = "cartable_exchange_announcement"
-    __table_args__ = (Index("ix_cartable_exchange_announcement_course", "course_id", "posted_at"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    course_id: Mapped[str] = mapped_column(String(128))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    author: Mapped[str] = mapped_column(String(64))
-    posted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-
-class AnnouncementRead(Base):
-    """That one pupil has opened one announcement (no row: unread)."""
-
-    __tablename__ = "cartable_exchange_announcement_read"
-    __table_args__ = (UniqueConstraint("announcement_id", "reader"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    announcement_id: Mapped[str] = mapped_column(String(32), index=True)
-    reader: Mapped[str] = mapped_column(String(64), index=True)
-    read_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class Expose(Base):
-    """A pupil's notebook published to their class as a read-only HTML page (an exposé)."""
-
-    __tablename__ = "cartable_exchange_expose"
-    __table_args__ = (Index("ix_cartable_exchange_expose_course", "course_id", "published_at"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    course_id: Mapped[str] = mapped_column(String(128))
-    author: Mapped[str] = mapped_column(String(64))
-    title: Mapped[str] = mapped_column(String(200))
-    notebook: Mapped[str] = mapped_column(String(400))
-    sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(Integer)
-    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    withdrawn_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
 
 
 @dataclass
@@ -236,9 +93,6 @@ class Store:
         for d in (self.root, self.root / "objects", self.root / "tmp"):
             d.mkdir(parents=True, exist_ok=True)
             os.chmod(d, 0o700)
-        # The exchange's tables are in Cartable's one metadata (cartable.core.db.Base); a
-        # Database made before this module was imported did not create them.
-        Base.metadata.create_all(db.engine)
         # Uploads interrupted by a crash are never half-stored: clear their staging areas.
         for leftover in (self.root / "tmp").iterdir():
             shutil.rmtree(leftover, ignore_errors=True)

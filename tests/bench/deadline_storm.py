@@ -149,7 +149,8 @@ def ours(args, tmp: Path) -> dict:
     from sqlalchemy import select
 
     from cartable.grading.exchange.protocol import manifest_digest
-    from cartable.grading.exchange.store import Store, Submission
+    from cartable.grading.exchange.store import Store
+from cartable.core.db import Submission
     from cartable.core.db import Database
 
     db = Database(hub.cfg.database_url("cartable"))

@@ -91,7 +91,7 @@ def test_every_new_id_fits_the_panel_and_service_id_patterns():
     """Ids once came from token_urlsafe and could start with '-' or '_', which the panel's id pattern
     refuses: an exposé or announcement then opened as a 404 (about one in thirty)."""
     from cartable.extensions.panel.handlers import ID
-    from cartable.grading.exchange.store import new_id
+    from cartable.core.db import new_id
 
     ids = {new_id() for _ in range(3000)}
     assert len(ids) == 3000

@@ -12,7 +12,7 @@ from cartable.core.db import utcnow
 from cartable.core.i18n import _
 from cartable.grading.exchange.handlers.base import BaseHandler, TeacherUploadHandler, parse_when
 from cartable.grading.exchange.protocol import Refused, iso_utc, safe_id
-from cartable.grading.exchange.store import Extension, ReleasedAssignment, Submission
+from cartable.core.db import Extension, ReleasedAssignment, Submission
 
 
 class AssignmentsHandler(BaseHandler):

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from cartable.grading.exchange.handlers.base import BaseHandler
 from cartable.grading.exchange.protocol import iso_utc
-from cartable.grading.exchange.store import AuditEvent
+from cartable.core.db import AuditEvent
 
 
 class AuditHandler(BaseHandler):

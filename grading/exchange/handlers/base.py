@@ -15,7 +15,7 @@ from tornado import web
 
 from cartable.core.i18n import _, gettext_for
 from cartable.grading.exchange.protocol import FORBIDDEN_ARGS, Refused, iso_utc, safe_id, to_utc_naive
-from cartable.grading.exchange.store import ReleasedAssignment, Submission
+from cartable.core.db import ReleasedAssignment, Submission
 
 if TYPE_CHECKING:
     from cartable.grading.exchange.service import App

@@ -8,7 +8,7 @@ from tornado import web
 from cartable.core.db import utcnow
 from cartable.grading.exchange.handlers.base import BaseHandler, SpooledBodyHandler
 from cartable.grading.exchange.protocol import SANDBOX_CSP, iso_utc, safe_id
-from cartable.grading.exchange.store import Feedback, Submission
+from cartable.core.db import Feedback, Submission
 
 
 @web.stream_request_body

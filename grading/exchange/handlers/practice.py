@@ -11,7 +11,7 @@ from tornado import ioloop, web
 from cartable.core.i18n import _
 from cartable.grading.exchange.handlers.base import BaseHandler, TeacherUploadHandler
 from cartable.grading.exchange.protocol import Refused, safe_id
-from cartable.grading.exchange.store import Submission
+from cartable.core.db import Submission
 
 
 @web.stream_request_body

@@ -12,7 +12,7 @@ from cartable.core.db import utcnow
 from cartable.core.i18n import _
 from cartable.grading.exchange.handlers.base import BaseHandler, SpooledBodyHandler, messages
 from cartable.grading.exchange.protocol import RESERVED_NAMES, Refused, iso_utc, safe_id
-from cartable.grading.exchange.store import Feedback, Submission
+from cartable.core.db import Feedback, Submission
 
 
 @web.stream_request_body
