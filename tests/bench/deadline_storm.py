@@ -150,7 +150,7 @@ def ours(args, tmp: Path) -> dict:
 
     from cartable.grading.exchange.protocol import manifest_digest
     from cartable.grading.exchange.store import Store
-from cartable.core.db import Submission
+    from cartable.core.db import Submission
     from cartable.core.db import Database
 
     db = Database(hub.cfg.database_url("cartable"))
