@@ -1,12 +1,12 @@
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+from support.harness import Hub, Postgres
 
-from harness import Hub, Postgres  # noqa: E402
+# the « Mon cartable » hub (fixture ``school``) and the order of the panel's tests
+pytest_plugins = ["support.panel_school"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from autograde_batch import make_course, scores, stock_scores  # noqa: E402
+from support.autograde_batch import make_course, scores, stock_scores  # noqa: E402
 
 from cartable.grading.autograde import Autograder, sandbox_state  # noqa: E402
 

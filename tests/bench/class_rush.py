@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import REPO, Browser, Hub, free_port_block, outside_dir, wait_for  # noqa: E402
+from support.harness import REPO, Browser, Hub, free_port_block, outside_dir, wait_for  # noqa: E402
 from cartable.hub.prestart import DAYS  # noqa: E402
 
 

@@ -21,7 +21,6 @@ import io
 import json
 import os
 import random
-import statistics
 import sys
 import tarfile
 import tempfile
@@ -33,7 +32,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import Browser, Hub  # noqa: E402
+from support.harness import Browser, Hub  # noqa: E402
 
 CLASSES = 10
 

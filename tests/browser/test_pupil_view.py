@@ -10,7 +10,7 @@ pytestmark = pytest.mark.hub
 
 @pytest.fixture(scope="module")
 def school(tmp_path_factory):
-    from harness import Hub
+    from support.harness import Hub
 
     hub = Hub(tmp_path_factory.mktemp("browser"))
     accounts = hub.import_roster()
