@@ -175,7 +175,7 @@ class Catalogue:
 def default_path() -> Path:
     """``$CARTABLE_COURSES/catalogue.yaml``, else the repository's ``courses/catalogue.yaml``."""
     env = os.environ.get("CARTABLE_COURSES")
-    base = Path(env) if env else Path(__file__).resolve().parent.parent / "courses"
+    base = Path(env) if env else Path(__file__).resolve().parents[2] / "courses"
     return base / "catalogue.yaml"
 
 
