@@ -352,7 +352,7 @@ def dashboards(c, cfg):
 
     The service runs as the hub's account; when that is root, the dashboards' kernels drop to the
     unprivileged ``cartable-dashboard`` account."""
-    command = [sys.executable, "-m", "cartable.grading.dashboards_service"]
+    command = [sys.executable, "-m", "cartable.grading.dashboards.service"]
     if os.geteuid() == 0:
         command += ["--kernel-user", _ensure_system_account(DASHBOARDS_KERNEL_ACCOUNT, "Cartable dashboards' kernels")]
     # the launcher's links (extensions/panel/launcher.py): a server asks the service, with its own
