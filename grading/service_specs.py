@@ -16,7 +16,7 @@ EXCHANGE_SERVICE = "cartable-exchange"
 EXCHANGE_MODULE = "cartable.grading.exchange.service"
 
 DASHBOARDS_SERVICE = "cartable-dashboards"
-DASHBOARDS_MODULE = "cartable.grading.dashboards_service"
+DASHBOARDS_MODULE = "cartable.grading.dashboards.service"
 # The Unix account dashboards' kernels run as when the hub is root: not the lessons' one, whose
 # kernels run teachers' published code and must not read the dashboards' rows of grades.
 DASHBOARDS_KERNEL_ACCOUNT = "cartable-dashboard"

@@ -1,7 +1,7 @@
 """Kernels of the Hub-managed services that drop to an unprivileged account of their own.
 
 The lessons service (:mod:`cartable.extensions.lessons.service`) and the dashboards service
-(:mod:`cartable.grading.dashboards_service`) run as the Hub's account (root on a production site)
+(:mod:`cartable.grading.dashboards.service`) run as the Hub's account (root on a production site)
 so that they can read the site's state; the kernels they start must not. Each service gives its
 kernels a system account of its own (declared by its service spec, made by :func:`cartable.hub.layers._ensure_system_account`):
 ``cartable-lesson`` runs teachers' published code, ``cartable-dashboard`` reads one viewer's rows

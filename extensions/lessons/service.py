@@ -55,7 +55,7 @@ from cartable.core.i18n import _, gettext_for, normalize
 
 log = logging.getLogger("cartable.lessons")
 VENV_VOILA_DATA = Path(sys.prefix) / "share" / "jupyter" / "voila"
-#: Modelled on the dashboards' (:data:`cartable.grading.dashboards_service.CSP`): Voilà needs its
+#: Modelled on the dashboards' (:data:`cartable.grading.dashboards.service.CSP`): Voilà needs its
 #: inline scripts and eval; nothing is fetched from or sent to another origin (the kernel's
 #: websocket is the service's own: CSP Level 3 lets 'self' match ws:/wss: of the same host).
 CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "

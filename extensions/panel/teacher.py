@@ -2,18 +2,20 @@
 assignment (exchange status and audit), per-pupil extensions, release with deadlines, collect,
 autograde with its progress, return feedback, the formgrader.
 
-Release and feedback run ``cartable course release`` / ``cartable course feedback`` (the same
-code path as in a terminal); an extension is the exchange's own per-pupil deadline API.
-
-Collect and formgrader run ``cartable course …`` in a subprocess of this server (the
-teacher's own account and Hub token); autograde runs in the background and its progress
-is read from the ``autograded/*/<assignment>/.cartable-grading.json`` files the grading
-engine writes, one per graded submission.
+Set up, release, collect, feedback and the formgrader call :mod:`cartable.grading.operations`,
+the library under ``cartable course …`` (the same code path as in a terminal), in this server
+(the teacher's own account and Hub token); its refusals become the panel's. An extension is the
+exchange's own per-pupil deadline API. Autograde runs ``cartable course autograde`` in the
+background, in a process of its own, and its progress is read from the
+``autograded/*/<assignment>/.cartable-grading.json`` files the grading engine writes, one per
+graded submission.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import os
 import re
 import subprocess
@@ -28,14 +30,10 @@ from cartable.extensions.panel.classroom import space
 from cartable.extensions.panel.pupil import call, client
 from cartable.extensions.panel.refusal import Refusal
 from cartable.core.i18n import _
+from cartable.grading import operations as ops
+from cartable.grading.operations import courses_root
 
 GRADING_FILE = ".cartable-grading.json"
-
-
-def courses_root() -> Path:
-    from cartable.grading.cli import courses_root as root
-
-    return root()
 
 
 def course_counts(course: str, assignment: str) -> dict:
@@ -100,13 +98,19 @@ def child_env() -> dict:
     return env
 
 
-def run_cartable(*args: str, timeout: float = 900) -> str:
-    r = subprocess.run(cartable_cmd(*args), capture_output=True, text=True, timeout=timeout, env=child_env(),
-                       cwd=Path.home())
-    if r.returncode != 0:
-        raise Refusal.of(500, "command-failed", _("The command `cartable course {command}` failed: {detail}"),
-                         command=" ".join(args), detail=(r.stdout + r.stderr).strip()[-600:])
-    return (r.stdout + r.stderr).strip()
+def operation(command: str, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, an operation of ``cartable course {command}``: its refusal, or any
+    other failure (as the command would have ended), answered as the panel's refusal."""
+    ops.venv_on_path()
+    try:
+        return fn(*args, **kwargs)
+    except ops.OperationError as e:
+        detail = e.message
+    except Exception as e:  # noqa: BLE001 - shown to the teacher as the failed command, logged in full
+        logging.getLogger("cartable.panel").exception("cartable course %s", command)
+        detail = f"{type(e).__name__}: {e}"
+    raise Refusal.of(500, "command-failed", _("The command `cartable course {command}` failed: {detail}"),
+                     command=command, detail=detail[-600:])
 
 
 def require_teacher(ex, course: str) -> dict:
@@ -157,14 +161,14 @@ def overview() -> dict:
 
 def ensure_set_up(ex, course: str) -> None:
     if not (courses_root() / course / "nbgrader_config.py").is_file():
-        run_cartable("init", course)
+        operation(f"init {course}", ops.init_course, course, ops.default_gradebook())
 
 
 def collect(course: str, assignment: str) -> dict:
     ex = client()
     require_teacher(ex, course)
     ensure_set_up(ex, course)
-    run_cartable("collect", course, assignment)
+    operation(f"collect {course} {assignment}", ops.collect, course, assignment)
     return course_counts(course, assignment)
 
 
@@ -182,8 +186,7 @@ def formgrader(course: str) -> dict:
     ex = client()
     require_teacher(ex, course)
     ensure_set_up(ex, course)
-    run_cartable("formgrader", course)
-    return {"url": os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/") + "formgrader"}
+    return {"url": operation(f"formgrader {course}", ops.show_in_formgrader, course)}
 
 
 # --------------------------------------------------------------------------- release, extensions, feedback
@@ -242,23 +245,7 @@ def deadlines(due: str, hard: str) -> tuple[str, str | None]:
 def generate_if_needed(course: str, name: str) -> None:
     """``release/<name>`` made from ``source/<name>`` (nbgrader ``db assignment add`` and
     ``generate_assignment``, as ``cartable course create-assignment``) when missing or older."""
-    import click
-
-    from cartable.grading import cli
-
-    d = courses_root() / course
-    src = [p.stat().st_mtime for p in (d / "source" / name).rglob("*") if p.is_file()]
-    rel = [p.stat().st_mtime for p in (d / "release" / name).rglob("*") if p.is_file()] \
-        if (d / "release" / name).is_dir() else []
-    if rel and max(rel) >= max(src, default=0):
-        return
-    cli._venv_on_path()
-    try:
-        cli.nbgrader(course, "db", "assignment", "add", name)
-        cli.nbgrader(course, "generate_assignment", name, "--force")
-    except click.ClickException as e:
-        raise Refusal.of(500, "command-failed", _("The command `cartable course {command}` failed: {detail}"),
-                         command=f"create-assignment {course} {name}", detail=e.message[-600:]) from None
+    operation(f"create-assignment {course} {name}", ops.generate_if_stale, course, name)
 
 
 def release(course: str, name: str, due: str, hard: str, practice: str) -> dict:
@@ -279,12 +266,19 @@ def release(course: str, name: str, due: str, hard: str, practice: str) -> dict:
         args.append("--force")
     if practice == "true":
         args.append("--practice")
-    run_cartable(*args)
+    operation(" ".join(args), release_and_practice, course, name, due, hard_, name in released, practice == "true")
     for a in call(ex.assignments, course_id=course):
         if a["assignment_id"] == name:
             return {"assignment_id": name, "due_at": a["due_at"], "hard_deadline": a["hard_deadline"],
                     "timezone": a["timezone"], "replaced": name in released}
     raise Refusal.of(502, "exchange", _("The exchange refused the operation: {detail}"), detail=name)
+
+
+def release_and_practice(course: str, name: str, due: str, hard: str | None, force: bool, practice: bool) -> None:
+    """What ``cartable course release <course> <name> --due … [--hard …] [--force] [--practice]`` does."""
+    ops.release(course, name, due, hard, force=force)
+    if practice:
+        ops.practice_on(course, name)
 
 
 def extend(course: str, name: str, student: str, due: str, hard: str) -> dict:
@@ -309,6 +303,6 @@ def return_feedback(course: str, name: str) -> dict:
     job = JOBS.get(course, name)
     if job and job.proc.poll() is None:
         raise Refusal.of(409, "running", _("Autograding of {assignment} is already running."), assignment=name)
-    run_cartable("feedback", course, name)
+    operation(f"feedback {course} {name}", ops.feedback, course, name)
     returned = sorted({f["student"] for f in call(ex.feedback, course_id=course, assignment_id=name)})
     return {**counts, "feedback_returned": returned}

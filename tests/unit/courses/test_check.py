@@ -140,7 +140,7 @@ def _msgids(path):
 
 @pytest.mark.parametrize("lang", ["fr", "ar"])
 def test_every_message_is_translated(lang):
-    ids = _msgids(ROOT / "grading" / "check.py") | _msgids(ROOT / "grading" / "catalogue.py")
+    ids = _msgids(ROOT / "grading" / "check.py") | _msgids(ROOT / "cartable" / "core" / "catalogue.py")
     with open(ROOT / "cartable" / "locale" / lang / "LC_MESSAGES" / "courses.po", "rb") as f:
         catalog = read_po(f, locale=lang)
     translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}

@@ -19,8 +19,10 @@ import pandas as pd
 import pytest
 
 from cartable.grading import analytics as an
-from cartable.grading import dashboards as dash
-from cartable.grading import dashboards_service as svc
+from cartable.grading.dashboards import access as dash_access
+from cartable.grading.dashboards import data as dash_data
+from cartable.grading.dashboards import service as svc
+from cartable.grading.dashboards import views as dash_views
 
 TEACH, LEARN = "custom:cartable:teach", "custom:cartable:learn"
 
@@ -30,21 +32,21 @@ def model(name, groups, scopes):
 
 
 def test_viewer_from_groups_and_scopes():
-    t = dash.viewer_from_model(model("t1", ["role:teacher", "school:LYC1", "course:lyc1-2026-a-maths",
+    t = dash_access.viewer_from_model(model("t1", ["role:teacher", "school:LYC1", "course:lyc1-2026-a-maths",
                                             "class:LYC1:A"], [TEACH, "read:users:groups!user"]))
     assert (t.role, t.courses, t.schools, t.classes) == ("teacher", {"lyc1-2026-a-maths"}, set(), set())
     assert t.dashboards == ["class"]
-    d = dash.viewer_from_model(model("d1", ["role:director", "school:LYC1"], ["custom:cartable:manage-school"]))
+    d = dash_access.viewer_from_model(model("d1", ["role:director", "school:LYC1"], ["custom:cartable:manage-school"]))
     assert (d.role, d.schools, d.dashboards) == ("director", {"LYC1"}, ["school"])
-    i = dash.viewer_from_model(model("i1", ["role:inspector", "inspect:LYC1:maths", "inspect:LYC2:*"],
+    i = dash_access.viewer_from_model(model("i1", ["role:inspector", "inspect:LYC1:maths", "inspect:LYC2:*"],
                                      ["custom:cartable:inspect"]))
     assert (i.role, i.inspections, i.dashboards) == ("inspector", {("LYC1", "maths"), ("LYC2", "*")}, ["inspection"])
-    p = dash.viewer_from_model(model("p1", ["role:pupil", "class:LYC1:A", "course:x"], [LEARN]))
+    p = dash_access.viewer_from_model(model("p1", ["role:pupil", "class:LYC1:A", "course:x"], [LEARN]))
     assert (p.role, p.classes, p.courses, p.dashboards) == ("pupil", {("LYC1", "A")}, set(), ["progress"])
     # a group without the role's scope in the token (or the scope without the group) is no role
-    assert dash.viewer_from_model(model("x", ["role:teacher", "course:c"], [LEARN])).role is None
-    assert dash.viewer_from_model(model("x", ["course:c"], [TEACH])).dashboards == []
-    assert dash.viewer_from_model(model("admin", [], []), admins={"admin"}).dashboards == ["class", "school",
+    assert dash_access.viewer_from_model(model("x", ["role:teacher", "course:c"], [LEARN])).role is None
+    assert dash_access.viewer_from_model(model("x", ["course:c"], [TEACH])).dashboards == []
+    assert dash_access.viewer_from_model(model("admin", [], []), admins={"admin"}).dashboards == ["class", "school",
                                                                                             "inspection"]
 
 
@@ -63,18 +65,19 @@ def tidy():
 
 
 @pytest.mark.parametrize("viewer, dashboard, pupils", [
-    (dash.Viewer("p1", "pupil"), "progress", {"p1"}),
-    (dash.Viewer("p1", "pupil"), "class", set()),
-    (dash.Viewer("t", "teacher", courses={"a-maths"}), "class", {"p1", "p2"}),
-    (dash.Viewer("t", "teacher", courses={"a-maths"}), "school", set()),
-    (dash.Viewer("t", "teacher"), "class", set()),
-    (dash.Viewer("d", "director", schools={"LYC1"}), "school", {"p1", "p2", "p3"}),
-    (dash.Viewer("d", "director", schools={"LYC1"}), "inspection", set()),
-    (dash.Viewer("i", "inspector", inspections={("LYC1", "physique"), ("LYC2", "*")}), "inspection", {"p3", "p9"}),
-    (dash.Viewer("a", "admin"), "school", {"p1", "p2", "p3", "p9"}),
+    (dash_access.Viewer("p1", "pupil"), "progress", {"p1"}),
+    (dash_access.Viewer("p1", "pupil"), "class", set()),
+    (dash_access.Viewer("t", "teacher", courses={"a-maths"}), "class", {"p1", "p2"}),
+    (dash_access.Viewer("t", "teacher", courses={"a-maths"}), "school", set()),
+    (dash_access.Viewer("t", "teacher"), "class", set()),
+    (dash_access.Viewer("d", "director", schools={"LYC1"}), "school", {"p1", "p2", "p3"}),
+    (dash_access.Viewer("d", "director", schools={"LYC1"}), "inspection", set()),
+    (dash_access.Viewer("i", "inspector", inspections={("LYC1", "physique"), ("LYC2", "*")}), "inspection",
+     {"p3", "p9"}),
+    (dash_access.Viewer("a", "admin"), "school", {"p1", "p2", "p3", "p9"}),
 ])
 def test_visible_rows(viewer, dashboard, pupils):
-    rows = dash.visible_rows(tidy(), viewer, dashboard)
+    rows = dash_access.visible_rows(tidy(), viewer, dashboard)
     assert set(rows["pupil"].astype(str)) == pupils
     # no other pupil's name survives in the categories a widget could list
     assert set(rows["pupil"].cat.categories) == pupils
@@ -86,27 +89,27 @@ class Store:
     def data(self):
         roster = pd.DataFrame([("LYC1", "2026", "A", "maths", "a-maths", "p1", "Ali <b>", ""),
                                ("LYC2", "2026", "Z", "maths", "z-maths", "p9", "Zed", "")],
-                              columns=dash.ROSTER_COLUMNS).astype("category")
+                              columns=dash_data.ROSTER_COLUMNS).astype("category")
         return tidy(), pd.DataFrame({c: pd.Categorical([]) for c in an.COMMENT_COLUMNS}), roster
 
 
 def test_bundle_rows_round_trip(tmp_path):
-    folder = dash.write_bundle(tmp_path / "views", dash.Viewer("t", "teacher", courses={"a-maths"}), "class",
-                               Store(), "ar-MA", "Lycée")
+    folder = dash_data.write_bundle(tmp_path / "views", dash_access.Viewer("t", "teacher", courses={"a-maths"}),
+                                    "class", Store(), "ar-MA", "Lycée")
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
-    page = dash.Page(folder)
+    page = dash_views.Page(folder)
     assert (page.lang, page.dir, page.meta["dashboard"]) == ("ar", "rtl", "class")
     assert set(page.table("rows")["pupil"]) == {"p1", "p2"}
     assert list(page.table("roster")["name"]) == ["Ali <b>"]
     # rendered escaped
-    assert "Ali &lt;b&gt;" in dash.html_table(page.table("roster"), {"name": "n"}, "-")
+    assert "Ali &lt;b&gt;" in dash_views.html_table(page.table("roster"), {"name": "n"}, "-")
 
 
 def test_kernel_environment_keeps_no_secret():
     env = svc.kernel_env({"PATH": "/bin", "JUPYTERHUB_API_TOKEN": "secret", "JPY_API_TOKEN": "secret",
                           "CARTABLE_CONFIG": "/etc/c.yaml", "QUERY_STRING": "user=x", "HTTP_X_USER": "x",
                           "VOILA_BASE_URL": "/s/", "VOILA_REQUEST_URL": "http://h/s/class?user=x"}, "/views/abc")
-    assert env["PATH"] == "/bin" and env[dash.VIEW_ENV] == "/views/abc" and env["VOILA_BASE_URL"] == "/s/"
+    assert env["PATH"] == "/bin" and env[dash_data.VIEW_ENV] == "/views/abc" and env["VOILA_BASE_URL"] == "/s/"
     for key in ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "CARTABLE_CONFIG", "QUERY_STRING", "HTTP_X_USER",
                 "VOILA_REQUEST_URL"):
         assert key not in env
@@ -115,7 +118,7 @@ def test_kernel_environment_keeps_no_secret():
 # what a dashboard kernel finds out about itself and tries to read (paths filled in by the test)
 KERNEL_PROBE = """
 import json, os, resource
-from cartable.grading import dashboards as dash
+from cartable.grading.dashboards import views as dash_views
 
 def attempt(f):
     try:
@@ -124,7 +127,7 @@ def attempt(f):
     except PermissionError:
         return "denied"
 
-page = dash.Page()
+page = dash_views.Page()
 print(json.dumps({
     "ids": [os.getuid(), os.geteuid(), os.getgid(), os.getgroups()],
     "viewer": page.meta["username"], "pupils": sorted(set(page.table("rows")["pupil"].astype(str))),
@@ -167,10 +170,10 @@ def test_dashboard_kernel_runs_as_the_dashboards_account(tmp_path, monkeypatch):
     runtime = Path(os.environ[ka.RUNTIME_ENV])
     assert (runtime.stat().st_uid, runtime.stat().st_mode & 0o777) == (entry.pw_uid, 0o700)
     assert (views.stat().st_uid, views.stat().st_mode & 0o777) == (0, 0o711)
-    own = dash.write_bundle(views, dash.Viewer("t", "teacher", courses={"a-maths"}), "class", Store(), "fr",
-                            owner=account)
-    other = dash.write_bundle(views, dash.Viewer("d", "director", schools={"LYC1"}), "school", Store(), "fr",
-                              owner=account)
+    own = dash_data.write_bundle(views, dash_access.Viewer("t", "teacher", courses={"a-maths"}), "class", Store(),
+                                 "fr", owner=account)
+    other = dash_data.write_bundle(views, dash_access.Viewer("d", "director", schools={"LYC1"}), "school", Store(),
+                                   "fr", owner=account)
     for folder in (own, other):
         assert (folder.stat().st_uid, folder.stat().st_mode & 0o777) == (entry.pw_uid, 0o700)
         assert {p.stat().st_uid for p in folder.iterdir()} == {entry.pw_uid}
@@ -197,7 +200,7 @@ def test_dashboard_kernel_runs_as_the_dashboards_account(tmp_path, monkeypatch):
     # another page's bundle cannot be found (views/ is not listed), nor the service's state read
     assert (seen["views"], seen["state"], seen["secret"], seen["config"]) == ("denied",) * 4
     assert seen["address_space"] == ka.LIMITS[resource.RLIMIT_AS] and seen["no_new_privs"] == "1"
-    dash.remove_bundle(own)
+    dash_data.remove_bundle(own)
     assert not own.exists() and other.exists()
 
 
@@ -305,7 +308,7 @@ def test_grade_store_reads_each_course_from_its_teachers_folder_only(tmp_path):
         (homes / teacher / "cartable" / course).mkdir(parents=True)
     # ta's file also holds forged grades for tb's course: they are not read
     gradebook(homes / "ta" / "cartable" / a / "gradebook.db", a, ["pa"], foreign_course=b)
-    store = dash.GradeStore(db, homes, ttl=0)
+    store = dash_data.GradeStore(db, homes, ttl=0)
     table, comments, roster = store.data()
     assert set(zip(table["course"].astype(str), table["assignment"].astype(str))) == {(a, "dm1")}
     assert list(comments["comment"].astype(str)) == ["<b>pa</b>"]
@@ -348,7 +351,7 @@ def test_grade_store_reads_sqlite_and_postgresql_gradebooks(tmp_path, postgres, 
     gradebook(pg, c, ["pc"], assignment="ds1")
     assert not (folders[b] / "gradebook.db").exists()
 
-    store = dash.GradeStore(db, homes, ttl=0, max_age=3600)
+    store = dash_data.GradeStore(db, homes, ttl=0, max_age=3600)
     assert store.gradebook_of(store.registry.course(b)) == pg
     table, comments, _roster = store.data()
     rows = set(zip(table["course"].astype(str), table["pupil"].astype(str), table["assignment"].astype(str),
@@ -358,7 +361,7 @@ def test_grade_store_reads_sqlite_and_postgresql_gradebooks(tmp_path, postgres, 
         (a, "<b>pa</b>"), (b, "<b>pb</b>"), (c, "<b>pc</b>")}
     assert list(store._engines) == [pg]  # one engine for the database B and C share
     for teacher, course, pupil in (("ta", a, "pa"), ("tb", b, "pb")):
-        mine = dash.visible_rows(table, dash.Viewer(teacher, "teacher", courses={course}), "class")
+        mine = dash_access.visible_rows(table, dash_access.Viewer(teacher, "teacher", courses={course}), "class")
         assert set(mine["course"].astype(str)) == {course}
         assert set(mine["pupil"].cat.categories) == {pupil}
 
@@ -403,7 +406,7 @@ def test_layer_registers_the_service_with_oauth_and_a_role(tmp_path):
     other, service = c.JupyterHub.services
     assert other == {"name": "other"}  # the layers before are kept
     assert service["name"] == "cartable-dashboards" and service["url"] == "http://127.0.0.1:9005"
-    assert service["command"][1:3] == ["-m", "cartable.grading.dashboards_service"]
+    assert service["command"][1:3] == ["-m", "cartable.grading.dashboards.service"]
     # as root, the kernels drop to the dashboards' own account (not the lessons' one)
     assert service["command"][3:] == (["--kernel-user", "cartable-dashboard"] if os.geteuid() == 0 else [])
     assert service["oauth_no_confirm"] is True

@@ -1,6 +1,6 @@
 """The dashboards service: Voilà notebooks behind the Hub's OAuth, one filtered view per viewer.
 
-Run by JupyterHub as ``python -m cartable.grading.dashboards_service`` (the ``dashboards`` layer of
+Run by JupyterHub as ``python -m cartable.grading.dashboards.service`` (the ``dashboards`` layer of
 :mod:`cartable.hub.layers`), at ``/services/cartable-dashboards/``. It is Voilà's own tornado
 application (:class:`voila.app.Voila`) with four changes:
 
@@ -13,7 +13,7 @@ application (:class:`voila.app.Voila`) with four changes:
   kernel endpoints; no tree, no contents API, no ``/voila/files``, no ``/voila/render`` —
   notebooks and data cannot be downloaded;
 - **data to the kernel**: :class:`DashboardHandler` writes what the viewer may see into a private
-  folder (:func:`cartable.grading.dashboards.write_bundle`) and :class:`DashboardKernelManager`
+  folder (:func:`cartable.grading.dashboards.data.write_bundle`) and :class:`DashboardKernelManager`
   puts that folder's path into the new kernel's environment, through a context variable set
   by the handler for the request being served — the browser has no way to name another folder;
   the kernel's environment keeps none of the service's secrets (its Hub token);
@@ -46,16 +46,17 @@ from traitlets import Instance, default
 from voila.app import Voila
 
 from cartable.core.kernel_account import USER_ENV, account_env, kernel_account
-from cartable.grading import dashboards as dash
+from cartable.grading.dashboards.access import DASHBOARDS, Viewer, viewer_from_model
+from cartable.grading.dashboards.data import VIEW_ENV, GradeStore, remove_bundle, write_bundle
 from cartable.core.i18n import LANGUAGES, _, direction, gettext_for, normalize
 
 log = logging.getLogger("cartable.dashboards")
 SERVICE_NAME = "cartable-dashboards"
-NOTEBOOKS = Path(__file__).parent / "dashboard_notebooks"
+NOTEBOOKS = Path(__file__).parent.parent / "dashboard_notebooks"
 #: The kernelspec of the dashboard notebooks (in SHARE): the kernel launcher of
 #: :mod:`cartable.core.kernel_account`.
 KERNEL_NAME = "cartable-dashboard"
-SHARE = Path(__file__).parent / "share" / "jupyter"
+SHARE = Path(__file__).parent.parent / "share" / "jupyter"
 #: The page being served: (username, bundle folder). Set by DashboardHandler, read by the kernel manager.
 CURRENT_VIEW: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("cartable_view", default=None)
 #: What a dashboard kernel inherits of the service's environment (nothing secret).
@@ -147,7 +148,7 @@ def kernel_env(env: dict | None, bundle: str) -> dict:
     env = env or {}
     out = {k: v for k, v in env.items() if k in KERNEL_ENV_KEEP or k.startswith("VOILA_")}
     out.pop("VOILA_REQUEST_URL", None)  # carries the query string
-    out[dash.VIEW_ENV] = bundle
+    out[VIEW_ENV] = bundle
     out.update(account_env())
     out.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     return out
@@ -183,7 +184,7 @@ class DashboardKernelManager(AsyncMappingKernelManager):
         finally:
             if not restart:
                 self.owners.pop(kernel_id, None)
-                dash.remove_bundle(self.bundles.pop(kernel_id, None))
+                remove_bundle(self.bundles.pop(kernel_id, None))
 
     async def restart_kernel(self, kernel_id, now=False):
         raise web.HTTPError(403, "dashboard kernels are not restarted")
@@ -272,8 +273,8 @@ class ServiceMixin:
     def service(self) -> DashboardsApp:
         return self.settings["cartable_service"]
 
-    def viewer(self) -> dash.Viewer:
-        return dash.viewer_from_model(self.hub_user, self.service.admins)
+    def viewer(self) -> Viewer:
+        return viewer_from_model(self.hub_user, self.service.admins)
 
     def set_security_headers(self):
         self.set_header("Cache-Control", "no-store")
@@ -308,7 +309,7 @@ class IndexHandler(ServiceMixin, web.RequestHandler):
         viewer = self.viewer()
         lang = viewer_language(self, self.service.site_language, self.service.db)
         t = gettext_for(lang)
-        links = "".join(f"<li><a href='{html.escape(self.service.index_url + d)}'>{html.escape(t(dash.DASHBOARDS[d]['title']))}</a></li>"
+        links = "".join(f"<li><a href='{html.escape(self.service.index_url + d)}'>{html.escape(t(DASHBOARDS[d]['title']))}</a></li>"
                         for d in viewer.dashboards)
         body = f"<ul>{links}</ul>" if links else f"<p>{html.escape(t(_('No dashboard for your account.')))}</p>"
         self.set_header("Content-Type", "text/html; charset=UTF-8")
@@ -332,7 +333,7 @@ class ApiDashboardsHandler(ServiceMixin, web.RequestHandler):
             return self.finish(json.dumps({"error": 403, "message": "not allowed to use the dashboards"}))
         viewer = self.viewer()
         items = [{"name": d, "url": self.service.index_url + d,
-                  "titles": {lang: gettext_for(lang)(dash.DASHBOARDS[d]["title"]) for lang in LANGUAGES}}
+                  "titles": {lang: gettext_for(lang)(DASHBOARDS[d]["title"]) for lang in LANGUAGES}}
                  for d in viewer.dashboards]
         self.finish(json.dumps({"role": viewer.role, "index_url": self.service.index_url, "dashboards": items},
                                ensure_ascii=False))
@@ -362,7 +363,7 @@ class DashboardHandler(ServiceMixin, TornadoVoilaHandler):
             return self.refuse_page(403, _("This dashboard is not for your account."), lang)
         # reading changed gradebooks and filtering may take a while on a large site: not on the event loop
         bundle = await asyncio.get_running_loop().run_in_executor(
-            None, dash.write_bundle, self.service.views_dir, viewer, self.dashboard, self.service.store, lang,
+            None, write_bundle, self.service.views_dir, viewer, self.dashboard, self.service.store, lang,
             self.service.school_name, self.service.kernel_user)
         token = CURRENT_VIEW.set((viewer.username, str(bundle)))
         try:
@@ -370,7 +371,7 @@ class DashboardHandler(ServiceMixin, TornadoVoilaHandler):
         finally:
             CURRENT_VIEW.reset(token)
             if str(bundle) not in self.kernel_manager.bundles.values():
-                dash.remove_bundle(bundle)
+                remove_bundle(bundle)
 
 
 def shutdown_handler_class():
@@ -463,7 +464,7 @@ class DashboardsApp(Voila):
              {"path": get_voila_labextensions_path(self.voila_configuration.extra_labextensions_path),
               "no_cache_paths": ["/"]}),
         ]
-        for name in dash.DASHBOARDS:
+        for name in DASHBOARDS:
             handlers.append((join(base, f"/{name}"), DashboardHandler, {
                 "dashboard": name, "notebook_path": f"{name}.ipynb", "template_paths": self.template_paths,
                 "config": self.config, "voila_configuration": self.voila_configuration}))
@@ -531,7 +532,7 @@ def main(argv=None):
     prefix = env.prefix
     app = DashboardsApp(config=voila_config(env.port, prefix, env.ip))
     app.db = Database(cfg.database_url("cartable"))
-    app.store = dash.GradeStore(app.db, cfg.homes_dir)
+    app.store = GradeStore(app.db, cfg.homes_dir)
     app.admins = set(cfg["auth"]["admins"])
     app.site_language = cfg["school"].get("language") or "fr"
     app.school_name = cfg["school"]["name"]
