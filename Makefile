@@ -70,6 +70,7 @@ demo: install
 	$(BIN)/cartable -c $(DEMO_CONFIG) hub start
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -29,20 +29,20 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from types import SimpleNamespace
 from pathlib import Path
-from typing import Callable, Iterable
+from types import SimpleNamespace
 
 import nbformat
 from nbformat.v4.rwbase import rejoin_lines, strip_transient
 from nbformat.validator import ValidationError
 
+from cartable.core.i18n import _, bilingual
 from cartable.grading.forkserver import Execution, ForkServer
 from cartable.grading.grades import late_penalty, penalty_percent
 from cartable.grading.sandbox import Limits, isolation_available
-from cartable.core.i18n import _, bilingual
 
 log = logging.getLogger("cartable.grading")
 
@@ -154,7 +154,7 @@ class Autograder:
             ns = {"get_config": lambda: c, "c": c}
             try:
                 exec(compile(cfg.read_text(encoding="utf-8"), str(cfg), "exec"), ns)
-            except Exception as e:  # noqa: BLE001 - a broken course config is reported, defaults apply
+            except Exception as e:  # a broken course config is reported, defaults apply
                 log.warning("ignoring %s: %s", cfg, e)
         c.CourseDirectory.root = str(self.root)
         c.CourseDirectory.course_id = self.course_id
@@ -225,7 +225,7 @@ class Autograder:
             clamped = job.sandbox.setdefault("clamped", {})  # what a remote sandbox lowered further
             for key, (asked, used) in self.lowered.items():
                 clamped[key] = [asked, clamped.get(key, [None, used])[1]]
-        except Exception as e:  # noqa: BLE001 - one submission's failure never stops the batch
+        except Exception as e:  # one submission's failure never stops the batch
             log.exception("grading %s/%s failed", student, assignment)
             job.error = f"{type(e).__name__}: {e}"
         job.seconds = time.monotonic() - t0
@@ -363,7 +363,7 @@ class Autograder:
                 result.tampering += self._tampering(nb, info[name])
                 try:
                     nb = self._sanitize(nb, assignment, student, name, info[name])
-                except Exception as e:  # noqa: BLE001 - corrupted nbgrader metadata fails this notebook
+                except Exception as e:  # corrupted nbgrader metadata fails this notebook
                     result.error = _message("Les métadonnées nbgrader de {name}.ipynb sont corrompues : {e}",
                                             "The nbgrader metadata of {name}.ipynb are corrupted: {e}",
                                             name=name, e=str(e)[:300])
@@ -402,7 +402,7 @@ class Autograder:
             # what nbformat.reads does, without parsing the text a second time nor validating twice
             nb = strip_transient(rejoin_lines(nbformat.from_dict(raw)))
             nbformat.validate(nb)
-        except (ValidationError, Exception) as e:  # noqa: BLE001 - any schema problem fails this notebook
+        except (ValidationError, Exception) as e:  # any schema problem fails this notebook
             result.error = _message("{name}.ipynb ne respecte pas le format des carnets : {e}",
                                     "{name}.ipynb does not follow the notebook format: {e}", name=result.name,
                                     e=str(e).splitlines()[0][:200])
@@ -512,7 +512,7 @@ class Autograder:
                 try:
                     sub = gb.find_submission_notebook(result.name, assignment, student)
                     result.score, result.max_score = sub.score, sub.max_score
-                except Exception:  # noqa: BLE001 - a notebook not in the gradebook has no score
+                except Exception:  # a notebook not in the gradebook has no score
                     pass
         except Exception:
             gb.db.rollback()
@@ -675,7 +675,7 @@ def _cached_overwrite_cells():
     return CachedOverwriteCells
 
 
-def _CachedOverwriteCells(view, **kw):  # noqa: N802 - a class built on first use (nbgrader imports lazily)
+def _CachedOverwriteCells(view, **kw):  # a class built on first use (nbgrader imports lazily)
     global _OVERWRITE
     if _OVERWRITE is None:
         _OVERWRITE = _cached_overwrite_cells()

@@ -364,7 +364,7 @@ def _find_notebook(path) -> Path | None:
     if path:
         return Path(path)
     try:
-        ns = get_ipython().user_ns  # noqa: F821 (defined in IPython kernels)
+        ns = get_ipython().user_ns
     except NameError:
         ns = {}
     session = ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
@@ -394,7 +394,7 @@ def self_check(path: str | os.PathLike | None = None, *, namespace: dict | None 
     nb_path = _find_notebook(path)
     if namespace is None:
         try:
-            namespace = get_ipython().user_ns  # noqa: F821
+            namespace = get_ipython().user_ns
         except NameError:
             namespace = sys.modules["__main__"].__dict__
     if nb_path is None or not nb_path.exists():
@@ -404,14 +404,14 @@ def self_check(path: str | os.PathLike | None = None, *, namespace: dict | None 
     rows = []
     for grade_id, points, source in _public_tests(nb):
         try:
-            exec(compile(source, f"<{grade_id}>", "exec"), namespace)  # noqa: S102
+            exec(compile(source, f"<{grade_id}>", "exec"), namespace)
         except CheckError as exc:
             rows.append((grade_id, points, False, str(exc)))
         except NameError as exc:
             missing = getattr(exc, "name", None) or str(exc)
             rows.append((grade_id, points, False,
                          _t("Not answered yet (\"{name}\" is not defined).", name=missing)))
-        except Exception as exc:  # noqa: BLE001 - report, never crash the pupil's kernel
+        except Exception as exc:  # report, never crash the pupil's kernel
             rows.append((grade_id, points, False, f"{type(exc).__name__}: {exc}"))
         else:
             rows.append((grade_id, points, True, _t("form OK")))

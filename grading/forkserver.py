@@ -80,7 +80,7 @@ def _preload():
     for name in PRELOAD:
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a library missing on this site is simply not preloaded
+        except Exception:  # a library missing on this site is simply not preloaded
             pass
     from cartable.core import i18n
 
@@ -97,7 +97,7 @@ def _preload():
     shell = InteractiveShell.instance(config=c)
     try:
         shell.run_line_magic("matplotlib", "inline")
-    except Exception:  # noqa: BLE001 - without matplotlib_inline, plots are simply not captured
+    except Exception:  # without matplotlib_inline, plots are simply not captured
         pass
     from cartable.grading import runner
 
@@ -135,7 +135,7 @@ def serve(path: str) -> None:
     while True:
         try:
             conn, _ = server.accept()
-        except socket.timeout:
+        except TimeoutError:
             if os.getppid() != parent:  # whoever started us is gone (killed without stopping us)
                 return
             continue
@@ -187,7 +187,7 @@ def _child(conn: socket.socket, key: bytes, req: dict, shared_scratch: Path, sup
     scratch = shared_scratch if sandbox.isolation_available() else Path(tempfile.mkdtemp(dir=shared_scratch))
     try:
         report = sandbox.enter(scratch, os.getpid(), limits, list(req.get("hidden", [])), dict(req.get("files", {})))
-    except Exception as e:  # noqa: BLE001 - no sandbox, no grading
+    except Exception as e:  # no sandbox, no grading
         send({"type": "sandbox-failed", "error": f"{type(e).__name__}: {e}"})
         return
     (report.applied if procfilter else report.missing).append("no-new-process")
@@ -218,7 +218,7 @@ def _child(conn: socket.socket, key: bytes, req: dict, shared_scratch: Path, sup
             if procfilter:
                 try:
                     procfilter.load(there)
-                except Exception as e:  # noqa: BLE001 - no filter, no pupil code
+                except Exception as e:  # no filter, no pupil code
                     send({"type": "sandbox-failed", "error": f"seccomp: {type(e).__name__}: {e}"})
                     os._exit(1)
             there.close()
@@ -263,7 +263,7 @@ class ForkServer:
         self.proc: subprocess.Popen | None = None
         self.lock = threading.Lock()
 
-    def start(self, timeout: float = 60) -> "ForkServer":
+    def start(self, timeout: float = 60) -> ForkServer:
         with self.lock:
             if self.proc and self.proc.poll() is None:
                 return self
@@ -340,7 +340,7 @@ class ForkServer:
                     if n > MAX_MESSAGE + 64:
                         raise ValueError("frame too large")
                     payload = _recv_exact(sock, n)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 msg = self._verify(payload, key)
                 if msg is None:

@@ -46,7 +46,7 @@ def refresh_late_penalties(gb, course_dir: Path) -> None:
     gb.db.commit()
 
 
-def grades_table(course_dir: Path, course: str, db_url: str | None = None) -> "pd.DataFrame":
+def grades_table(course_dir: Path, course: str, db_url: str | None = None) -> pd.DataFrame:
     """One row per pupil × assignment: raw score, maximum, late penalty and the grade /20.
 
     The grade is 20 × (points − late penalty) / maximum, the penalty being the gradebook's
@@ -66,7 +66,7 @@ def grades_table(course_dir: Path, course: str, db_url: str | None = None) -> "p
             for st in gb.students:
                 try:
                     sub = gb.find_submission(a.name, st.id)
-                except Exception:  # noqa: BLE001 - MissingEntry: nothing submitted
+                except Exception:  # MissingEntry: nothing submitted
                     rows.append({"eleve": st.id, "devoir": a.name, "points": None, "points_max": a.max_score,
                                  "retard": None, "penalite_pct": None, "note_sur_20": None})
                     continue

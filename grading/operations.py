@@ -16,7 +16,6 @@ the school's time zone (``$CARTABLE_TIMEZONE``).
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import subprocess

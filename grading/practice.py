@@ -145,7 +145,7 @@ class Practice:
                       "notebooks": [{"name": n.name, "score": n.score, "max_score": n.max_score, "error": n.error}
                                     for n in job.notebooks], "feedback": pages, "error": job.error,
                       "seconds": round(job.seconds, 3)}
-        except Exception as e:  # noqa: BLE001 - a practice grading failure is reported, never raised at the pupil
+        except Exception as e:  # a practice grading failure is reported, never raised at the pupil
             log.exception("practice grading of %s failed", submission_id)
             result = {"status": "failed", "error": f"{type(e).__name__}: {e}"}
         out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
@@ -162,8 +162,8 @@ def render_feedback(path: Path, score, max_score, language: str = "fr") -> str:
     import nbformat
     from nbconvert import HTMLExporter
 
-    from cartable.grading.feedback import HideHiddenTests
     from cartable.core.i18n import _, gettext_for
+    from cartable.grading.feedback import HideHiddenTests
 
     nb = nbformat.read(path, 4)
     nb, _res = HideHiddenTests(language=language).preprocess(nb, {})

@@ -689,7 +689,7 @@ class Supervisor:
                     for imp in imports:
                         try:
                             exec(imp, ns)
-                        except Exception:  # noqa: BLE001 - a failing import fails the test below
+                        except Exception:  # a failing import fails the test below
                             pass
                 exec(code, ns)
                 fn = ns.pop("_cartable_cell_")
@@ -702,7 +702,7 @@ class Supervisor:
                                 kept[name] = ns[name]
                             else:
                                 kept.pop(name, None)
-            except BaseException as e:  # noqa: BLE001 - whatever the cell raised fails the cell
+            except BaseException as e:  # whatever the cell raised fails the cell
                 box.append(("error", _error_output(e)))
                 e = None
                 _collect(2)
@@ -778,7 +778,7 @@ def _error_output(err) -> dict:
     try:
         ename = type(err).__name__
         evalue = str(err)
-    except BaseException:  # noqa: BLE001 - a pupil's exception whose str() fails
+    except BaseException:  # a pupil's exception whose str() fails
         ename, evalue = "Error", ""
     ename = str.__str__(ename) if isinstance(ename, str) else "Error"
     evalue = str.__str__(evalue)[:2000] if isinstance(evalue, str) else ""
@@ -793,7 +793,7 @@ def _timeout_output(seconds: float) -> dict:
 # ----------------------------------------------------------------------------- one notebook
 
 
-def run(cells: list[dict], send, limits: dict, state: TrustedState, supervisor: "Supervisor") -> None:
+def run(cells: list[dict], send, limits: dict, state: TrustedState, supervisor: Supervisor) -> None:
     """Run ``cells`` (``{"index", "kind", "source"}``); ``send`` one message per cell.
 
     Everything that goes through IPython's own machinery for trusted and test cells (cell

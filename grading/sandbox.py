@@ -64,7 +64,7 @@ class Limits:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def clamped(self, maxima: dict | None = None) -> tuple["Limits", dict]:
+    def clamped(self, maxima: dict | None = None) -> tuple[Limits, dict]:
         """These limits, none above ``maxima`` (the site's ``grading.max_limits``, else
         :data:`MAX_LIMITS`), and what was lowered: ``{key: [asked, used]}``."""
         maxima = {**MAX_LIMITS, **(maxima or {})}

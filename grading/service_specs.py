@@ -8,8 +8,15 @@ import os
 import sys
 
 from cartable.core import roles
-from cartable.core.services import (PORT_OFFSETS, ServiceSpec, UsersRole, port, service_env, service_host_env,
-                                    through_proxy)
+from cartable.core.services import (
+    PORT_OFFSETS,
+    ServiceSpec,
+    UsersRole,
+    port,
+    service_env,
+    service_host_env,
+    through_proxy,
+)
 
 EXCHANGE_SERVICE = "cartable-exchange"
 #: The module the Hub runs as the exchange service (``python -m``): the one place naming it.

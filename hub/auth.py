@@ -13,9 +13,9 @@ from jupyterhub.handlers.login import LoginHandler
 from tornado import web
 from traitlets import Bool, Integer, Unicode
 
-from cartable.hub import accounts
-from cartable.core.db import Credential, Database, Person
+from cartable.core.db import Credential, Database
 from cartable.core.i18n import _, gettext_for
+from cartable.hub import accounts
 
 CHANGE_TOKEN = "cartable-password-change"
 CHANGE_TOKEN_MINUTES = 10

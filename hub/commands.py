@@ -130,8 +130,9 @@ def demo_setup(obj, roster):
     """Import the demo ROSTER and write fresh passwords to <state>/demo/credentials.csv."""
     from sqlalchemy import select
 
-    from cartable.hub import accounts, roster as roster_mod
     from cartable.core.db import Enrollment, Person, SchoolClass, Teaching
+    from cartable.hub import accounts
+    from cartable.hub import roster as roster_mod
 
     cfg = obj.cfg
     db = obj.db()

@@ -7,8 +7,8 @@ from cartable.hub import privacy
 # before anything is written: databases, secrets and the exchange are born private
 privacy.private_umask()
 
-from cartable.hub import layers  # noqa: E402
 from cartable.core import config
+from cartable.hub import layers
 
 try:
     site = config.load()
@@ -25,7 +25,7 @@ if exposed:
     print(privacy.refusal(exposed), file=sys.stderr)
     sys.exit(2)
 
-from cartable.hub import network  # noqa: E402
+from cartable.hub import network
 
 unrestricted = network.apply(site)
 if unrestricted:
@@ -33,10 +33,10 @@ if unrestricted:
     if site["network"]["isolation"] == "required":
         sys.exit(2)
 
-from cartable.core.connections import password_warning  # noqa: E402
+from cartable.core.connections import password_warning
 
 weak = password_warning("hub.database_url", site["hub"]["database_url"])
 if weak:
     print(weak, file=sys.stderr)
 
-layers.apply(c, site)  # noqa: F821 (c is given by JupyterHub)
+layers.apply(c, site)

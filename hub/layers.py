@@ -14,8 +14,14 @@ import sys
 from pathlib import Path
 
 from cartable.core import i18n, roles
-from cartable.core.services import (PORT_OFFSETS, discover, service_host_env, spec_functions,  # noqa: F401
-                                    through_proxy, write_server_files)
+from cartable.core.services import (  # noqa: F401
+    PORT_OFFSETS,
+    discover,
+    service_host_env,
+    spec_functions,
+    through_proxy,
+    write_server_files,
+)
 from cartable.hub import privacy
 
 PACKAGE_DIR = Path(__file__).parent
@@ -139,8 +145,8 @@ def authentication(c, cfg):
 def rbac(c, cfg):
     """Custom scopes, the static roles bound to the role groups (services' roles are added by
     :func:`register`) and, with the local roster, the groups the Hub creates at start-up."""
-    from cartable.hub import sync
     from cartable.core.db import for_config
+    from cartable.hub import sync
 
     c.JupyterHub.custom_scopes = roles.CUSTOM_SCOPES
     static = roles.load_roles()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo

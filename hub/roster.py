@@ -25,7 +25,6 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select
 
-from cartable.hub import accounts
 from cartable.core.db import (
     Credential,
     Database,
@@ -36,8 +35,9 @@ from cartable.core.db import (
     SchoolClass,
     Teaching,
 )
-from cartable.hub.slips import SlipEntry
 from cartable.core.i18n import _, gettext_for, normalize
+from cartable.hub import accounts
+from cartable.hub.slips import SlipEntry
 
 # --------------------------------------------------------------------------------------
 # Columns, roles and value formats
@@ -353,7 +353,7 @@ def read_table(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
                                               "following line one person."), {"file": path.name})]
             df = pd.read_csv(io.StringIO(text), sep=sniff_separator(text), dtype=str, keep_default_na=False,
                              skip_blank_lines=False, skipinitialspace=True)
-    except Exception as e:  # noqa: BLE001 - pandas/openpyxl raise many kinds
+    except Exception as e:  # pandas/openpyxl raise many kinds
         return None, [Problem(None, _("{file} cannot be read ({detail}). Check that it is a CSV or XLSX file, "
                                       "that it is not damaged and not open in another program."),
                               {"file": path.name, "detail": str(e).splitlines()[0] if str(e) else type(e).__name__})]
@@ -764,7 +764,7 @@ def _push(cfg, db: Database, report: ImportReport):
         report.sync = push_if_running(cfg, db)
     except FileNotFoundError:
         report.sync = None  # no hub secret yet: the hub was never started
-    except Exception as e:  # noqa: BLE001 - the roster is applied; the sync service will retry
+    except Exception as e:  # the roster is applied; the sync service will retry
         report.sync_problem = f"{type(e).__name__}: {e}"
 
 

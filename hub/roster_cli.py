@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from cartable.hub import accounts, slips
 from cartable.core.i18n import _, gettext_for, normalize
+from cartable.hub import accounts, slips
 
 
 def _lang(cfg) -> str:

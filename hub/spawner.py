@@ -20,9 +20,8 @@ from pathlib import Path
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Bool, Enum, Integer, List, Unicode, default
 
-from cartable.hub.limits import Cgroups, Limits
-
 from cartable.core.roles import ROLE_GROUP
+from cartable.hub.limits import Cgroups, Limits
 
 GROUP = "cartable-users"
 RUNTIME_BASE = "/run/cartable"

@@ -20,10 +20,9 @@ from collections import defaultdict
 import requests
 from sqlalchemy import select
 
-from cartable.core.hubapi import HubAPI
-
 from cartable.core import roles
 from cartable.core.db import Database, Enrollment, Inspection, Person, SchoolClass, Teaching
+from cartable.core.hubapi import HubAPI
 
 log = logging.getLogger("cartable.sync")
 MANAGED_PREFIXES = tuple(f"{kind}:" for kind in roles.GROUP_KINDS)

@@ -2,7 +2,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from support.harness import Hub, Postgres
 
 # the « Mon cartable » hub (fixture ``school``) and the order of the panel's tests

@@ -120,7 +120,7 @@ class Entry:
         return self.translations.get(normalize(lang), self.path)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Entry":
+    def from_dict(cls, d: dict) -> Entry:
         return cls(id=d["id"], titles=dict(d["title"]), level=d["level"],
                    streams=tuple(d["stream"]), subject=d["subject"], chapter=d["chapter"],
                    kind=d["kind"], duration_minutes=d["duration_minutes"],

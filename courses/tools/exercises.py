@@ -507,7 +507,7 @@ def cinetique(s: Sheet):
     |---|---|---|---|---|---|---|---|---|---|
     | $x$ (mmol) | {table} |
     """)
-    s.setup("ts = [0, 2, 4, 6, 8, 10, 15, 20, 30]  # min\nxs = %r  # mmol" % _XS)
+    s.setup(f"ts = [0, 2, 4, 6, 8, 10, 15, 20, 30]  # min\nxs = {_XS!r}  # mmol")
     s.numeric("Question 1", 1, r"Avancement maximal $x_{max}$, avec son unité.", "x_max",
               '(2.0, "mmol")', 2.0e-3, unit="mol", rel=1e-2, positive=True)
     s.qcm("Question 2", 1, "Le réactif limitant est :",

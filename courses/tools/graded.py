@@ -34,7 +34,7 @@ class Sheet:
         self.cells.append(given(self._gid(f"texte{self._n}"), source, self.lang))
 
     def setup(self, extra: str = ""):
-        src = 'from cartable.grading import check\ncheck.set_language("%s")' % self.lang
+        src = f'from cartable.grading import check\ncheck.set_language("{self.lang}")'
         if extra:
             src += "\n" + extra.strip("\n")
         self.cells.append(given_code(self._gid("import"), src))

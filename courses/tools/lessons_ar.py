@@ -1,7 +1,7 @@
 """Arabic lessons (right-to-left text; formulas, plots and code stay left-to-right)."""
 
-from nbtools import code, md
 import widgets as w
+from nbtools import code, md
 
 LABELS = {
     "suites": {

@@ -1,7 +1,7 @@
 """French lessons (2e année Bac SM/PC — Terminale spécialité): text, worked example, widgets."""
 
-from nbtools import code, md
 import widgets as w
+from nbtools import code, md
 
 LABELS = {
     "suites": {

@@ -58,7 +58,7 @@ def build_cmd(out, workers, catalogue):
         def one(lesson):
             try:
                 return lesson, lite.build(lib.file_of(lesson), out, lang=lesson.lang, title=lesson.title(lesson.lang)), None
-            except Exception as e:  # noqa: BLE001 - reported below
+            except Exception as e:  # reported below
                 return lesson, None, e
 
         failed = 0

@@ -52,10 +52,10 @@ def patch_channel_polling() -> None:
     wake-up can be missed. Polling in slices and asking the socket for ``zmq.EVENTS`` (which
     re-reads its state) recovers such a message within a second. Same results otherwise."""
     import time
+    from queue import Empty
 
     import zmq
     from jupyter_client.channels import AsyncZMQSocketChannel
-    from queue import Empty
 
     if getattr(AsyncZMQSocketChannel, "_cartable_patched", False):
         return

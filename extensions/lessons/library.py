@@ -33,9 +33,9 @@ from pathlib import Path
 
 import nbformat
 
-from cartable.extensions.lessons import KERNEL_NAME
 from cartable.core import roles
 from cartable.core.i18n import _
+from cartable.extensions.lessons import KERNEL_NAME
 
 TEMPLATES = {"ltr": "cartable", "rtl": "cartable-rtl"}
 ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF]")
@@ -388,7 +388,7 @@ class Library:
         try:
             nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
             nbformat.validate(nb)
-        except Exception:  # noqa: BLE001 - any parse or schema error is the sender's
+        except Exception:  # any parse or schema error is the sender's
             raise Refused(400, _("This is not a valid notebook (.ipynb).")) from None
         if not any(c.cell_type == "code" for c in nb.cells) and not any(c.cell_type == "markdown" for c in nb.cells):
             raise Refused(400, _("This notebook is empty."))

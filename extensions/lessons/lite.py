@@ -35,8 +35,8 @@ from pathlib import Path
 
 import nbformat
 
-from cartable.extensions.lessons import KERNEL_NAME
 from cartable.core.sanitize import clean
+from cartable.extensions.lessons import KERNEL_NAME
 
 LITE_VERSION = "2"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -131,7 +131,7 @@ def execute(nb, cwd: Path, *, kernel_name: str = KERNEL_NAME, timeout: int = 120
         index = next((i for i, c in enumerate(nb.cells, 1) if c.cell_type == "code"
                       and any(o.get("output_type") == "error" for o in c.get("outputs", []))), 0)
         raise ExecutionFailed(index, e.ename, (e.evalue or "")[:300]) from None
-    except Exception as e:  # noqa: BLE001 - a cell over its time, a kernel that died: the lesson's fault
+    except Exception as e:  # a cell over its time, a kernel that died: the lesson's fault
         code = [i for i, c in enumerate(nb.cells, 1) if c.cell_type == "code"]
         done = max(1, min(len(code), getattr(client, "code_cells_executed", 1) or 1))
         running = code[done - 1] if code else 0
@@ -164,7 +164,7 @@ def _small_png(b64: str) -> str:
         img.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(out, "PNG", optimize=True)
         small = out.getvalue()
         return base64.b64encode(small).decode() if len(small) < len(raw) else b64
-    except Exception:  # noqa: BLE001 - keep the original image
+    except Exception:  # keep the original image
         return b64
 
 

@@ -48,10 +48,10 @@ from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from cartable.core import service
 from cartable.core.hubapi import HubAPI
+from cartable.core.i18n import _, gettext_for, normalize
 from cartable.core.kernel_account import kernel_account
 from cartable.extensions.lessons import SERVICE_NAME, SHARE, lite
 from cartable.extensions.lessons.library import Library, Refused, Viewer, direction, valid_name
-from cartable.core.i18n import _, gettext_for, normalize
 
 log = logging.getLogger("cartable.lessons")
 VENV_VOILA_DATA = Path(sys.prefix) / "share" / "jupyter" / "voila"
@@ -140,7 +140,7 @@ class State:
         for task in tasks:
             try:
                 await km.shutdown_kernel((await task)["kernel_id"])
-            except Exception:  # noqa: BLE001 - already gone, or never started
+            except Exception:  # already gone, or never started
                 pass
 
     async def release_idle(self, km) -> None:
@@ -179,7 +179,7 @@ class State:
                                title=lesson.title(lesson.lang), read_dirs=[lite.SHARED_CACHE])
                 log.info("low-bandwidth %s: %d bytes in %.1f s%s", lesson.path, b.size, b.seconds,
                          " (cached)" if b.cached else "")
-            except Exception:  # noqa: BLE001 - logged; the page says it is not ready
+            except Exception:  # logged; the page says it is not ready
                 log.exception("low-bandwidth build of %s failed", lesson.path)
             finally:
                 self.building.discard(lesson.path)

@@ -6,8 +6,15 @@ from __future__ import annotations
 import os
 import sys
 
-from cartable.core.services import (PORT_OFFSETS, ServiceSpec, UsersRole, forwarded_env, service_env,
-                                    service_host_env, through_proxy)
+from cartable.core.services import (
+    PORT_OFFSETS,
+    ServiceSpec,
+    UsersRole,
+    forwarded_env,
+    service_env,
+    service_host_env,
+    through_proxy,
+)
 from cartable.extensions.lessons import SERVICE_NAME
 
 LESSONS_SERVICE = SERVICE_NAME

@@ -52,7 +52,7 @@ def to_html(target: Path) -> str:
 
     try:
         nb = nbformat.read(target, as_version=4)
-    except Exception:  # noqa: BLE001 - any unreadable file gets the same answer
+    except Exception:  # any unreadable file gets the same answer
         raise Refusal.of(400, "bad-notebook", _("This file is not a readable notebook.")) from None
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     html, _resources = exporter.from_notebook_node(nb, resources={"metadata": {"name": target.stem}})

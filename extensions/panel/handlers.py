@@ -30,10 +30,10 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from cartable.core.i18n import _
 from cartable.extensions.panel import classroom, launcher, pupil, teacher
 from cartable.extensions.panel.refusal import Refusal
 from cartable.extensions.panel.zone import zone_rules
-from cartable.core.i18n import _
 
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -163,7 +163,7 @@ class ExposePageHandler(JupyterHandler):
 def setup_handlers(web_app, root_dir: str) -> None:
     base = url_path_join(web_app.settings["base_url"], "api", "cartable")
     kw = {"root": root_dir}
-    pupil_op = lambda fn: action(lambda c, a: fn(c, a, Path(root_dir).expanduser().resolve()),  # noqa: E731
+    pupil_op = lambda fn: action(lambda c, a: fn(c, a, Path(root_dir).expanduser().resolve()),
                                  "course_id", "assignment_id")
     routes = [
         ("overview", OverviewHandler),

@@ -14,7 +14,6 @@ graded submission.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import re
@@ -26,10 +25,10 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cartable.core.i18n import _
 from cartable.extensions.panel.classroom import space
 from cartable.extensions.panel.pupil import call, client
 from cartable.extensions.panel.refusal import Refusal
-from cartable.core.i18n import _
 from cartable.grading import operations as ops
 from cartable.grading.operations import courses_root
 
@@ -106,7 +105,7 @@ def operation(command: str, fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except ops.OperationError as e:
         detail = e.message
-    except Exception as e:  # noqa: BLE001 - shown to the teacher as the failed command, logged in full
+    except Exception as e:  # shown to the teacher as the failed command, logged in full
         logging.getLogger("cartable.panel").exception("cartable course %s", command)
         detail = f"{type(e).__name__}: {e}"
     raise Refusal.of(500, "command-failed", _("The command `cartable course {command}` failed: {detail}"),

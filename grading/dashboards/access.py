@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from cartable.grading import analytics as an
 from cartable.core import roles
 from cartable.core.i18n import _
+from cartable.grading import analytics as an
 
 #: The dashboards, by URL name: who may open each (roles), and its title.
 DASHBOARDS = {

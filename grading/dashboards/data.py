@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cartable.core.i18n import normalize
 from cartable.grading import analytics as an
 from cartable.grading.dashboards.access import Viewer, visible_rows
-from cartable.core.i18n import normalize
 
 log = logging.getLogger("cartable.dashboards")
 
@@ -140,7 +140,7 @@ class GradeStore:
             engine = self._engine(url)
             rows = an.read_gradebook(engine, mapping)
             comments = an.read_comments(engine, mapping)
-        except Exception as e:  # noqa: BLE001 - a locked, broken or unreachable gradebook keeps its last reading
+        except Exception as e:  # a locked, broken or unreachable gradebook keeps its last reading
             log.warning("gradebook %s of %s unreadable, last reading kept: %s", shown_url(url), ", ".join(mapping),
                         hide_password(f"{type(e).__name__}: {e}", url))
             self._failed[url] = state

@@ -45,10 +45,10 @@ from tornado import web
 from traitlets import Instance, default
 from voila.app import Voila
 
+from cartable.core.i18n import LANGUAGES, _, direction, gettext_for, normalize
 from cartable.core.kernel_account import USER_ENV, account_env, kernel_account
 from cartable.grading.dashboards.access import DASHBOARDS, Viewer, viewer_from_model
 from cartable.grading.dashboards.data import VIEW_ENV, GradeStore, remove_bundle, write_bundle
-from cartable.core.i18n import LANGUAGES, _, direction, gettext_for, normalize
 
 log = logging.getLogger("cartable.dashboards")
 SERVICE_NAME = "cartable-dashboards"
@@ -227,7 +227,7 @@ def binary_header(message: bytes, v1: bool) -> dict | None:
         if len(message) < 8 or 4 * (int.from_bytes(message[:4], "big") + 1) > len(message):
             return None
         return deserialize_binary_message(message)["header"]
-    except Exception:  # noqa: BLE001 - unreadable: not sent
+    except Exception:  # unreadable: not sent
         return None
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cartable.core.i18n import _, direction, gettext_for, normalize
 from cartable.grading import analytics as an
 from cartable.grading.dashboards.access import DASHBOARDS
 from cartable.grading.dashboards.data import VIEW_ENV
-from cartable.core.i18n import _, direction, gettext_for, normalize
 
 #: A question the class "failed": mean share of the points below this.
 FAILED_BELOW = 0.5
@@ -133,7 +133,7 @@ def _chapters(scores: pd.DataFrame) -> pd.Series:
         from cartable.core.catalogue import load
 
         entries = {e.id: e.chapter for e in load(check_files=False)}
-    except Exception:  # noqa: BLE001 - no catalogue: chapters are the assignments
+    except Exception:  # no catalogue: chapters are the assignments
         entries = {}
     return scores["assignment"].astype(str).map(lambda a: entries.get(a, a))
 

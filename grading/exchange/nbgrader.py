@@ -307,7 +307,7 @@ class ExchangeReleaseAssignment(CartableExchange, abc.ExchangeReleaseAssignment)
                 except MissingEntry:
                     return ""
             return d.replace(tzinfo=dt.UTC).isoformat() if d else ""
-        except Exception:  # noqa: BLE001
+        except Exception:
             return ""
 
     def copy_files(self):

@@ -26,16 +26,25 @@ from tornado.httpserver import HTTPServer
 from cartable.core.db import Database
 from cartable.grading.courses import CourseRegistry
 from cartable.grading.exchange.handlers.announcements import AnnouncementHandler, AnnouncementsHandler
-from cartable.grading.exchange.handlers.assignments import (AssignmentHandler, AssignmentsHandler, ExtensionHandler,
-                                                            ReleaseHandler, StatusHandler)
+from cartable.grading.exchange.handlers.assignments import (
+    AssignmentHandler,
+    AssignmentsHandler,
+    ExtensionHandler,
+    ReleaseHandler,
+    StatusHandler,
+)
 from cartable.grading.exchange.handlers.audit import AuditHandler
 from cartable.grading.exchange.handlers.base import HealthHandler, NotFoundHandler
 from cartable.grading.exchange.handlers.courses import CoursesHandler, WhoAmIHandler
 from cartable.grading.exchange.handlers.exposes import ExposeHandler, ExposesHandler
 from cartable.grading.exchange.handlers.feedback import FeedbackHandler, FeedbackListHandler, FeedbackUploadHandler
 from cartable.grading.exchange.handlers.practice import PracticeHandler, PracticeResultHandler, SandboxHandler
-from cartable.grading.exchange.handlers.submissions import (CollectHandler, SubmissionHandler, SubmissionsHandler,
-                                                            SubmitHandler)
+from cartable.grading.exchange.handlers.submissions import (
+    CollectHandler,
+    SubmissionHandler,
+    SubmissionsHandler,
+    SubmitHandler,
+)
 from cartable.grading.exchange.protocol import SERVICE_NAME, Quota
 from cartable.grading.exchange.store import Store
 

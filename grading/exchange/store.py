@@ -25,7 +25,6 @@ import hashlib
 import io
 import os
 import posixpath
-import secrets
 import shutil
 import tarfile
 import tempfile
@@ -34,20 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import (
-    Boolean,
-    DateTime,
-    Float,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
 
 from cartable.core.archive import UnsafeMember, check_member_name
-from cartable.core.db import Database, ReleasedAssignment, Extension, AuditEvent, utcnow
+from cartable.core.db import AuditEvent, Database, Extension, ReleasedAssignment
 from cartable.core.i18n import _
 from cartable.grading.exchange.protocol import Quota, Refused, manifest_digest
 

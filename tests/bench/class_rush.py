@@ -22,13 +22,14 @@ import textwrap
 import threading
 import time
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from support.harness import REPO, Browser, Hub, free_port_block, outside_dir, wait_for  # noqa: E402
-from cartable.hub.prestart import DAYS  # noqa: E402
+from support.harness import REPO, Browser, Hub, free_port_block, outside_dir, wait_for
+
+from cartable.hub.prestart import DAYS
 
 
 def rush(url: str, logins: list[tuple[str, str]], timeout: float) -> list[dict]:
@@ -49,7 +50,7 @@ def rush(url: str, logins: list[tuple[str, str]], timeout: float) -> list[dict]:
             if out.strip() != "2":
                 raise RuntimeError(f"kernel said {out!r}")
             results[i] = {"user": user, "ok": True, "seconds": time.monotonic() - t0}
-        except Exception as e:  # noqa: BLE001 - a failure is a result here
+        except Exception as e:  # a failure is a result here
             results[i] = {"user": user, "ok": False, "seconds": time.monotonic() - t0, "error": repr(e)[:200]}
 
     threads = [threading.Thread(target=one, args=(i, u, p)) for i, (u, p) in enumerate(logins)]

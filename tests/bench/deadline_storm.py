@@ -32,7 +32,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from support.harness import Browser, Hub  # noqa: E402
+from support.harness import Browser, Hub
 
 CLASSES = 10
 
@@ -90,7 +90,7 @@ def storm(jobs, window: float, submit) -> list[dict]:
         try:
             receipt = submit(job)
             results[k] = {"ok": True, "ms": (time.monotonic() - t0) * 1000, "receipt": receipt, "job": job}
-        except Exception as e:  # noqa: BLE001 - counted as not acknowledged
+        except Exception as e:  # counted as not acknowledged
             results[k] = {"ok": False, "ms": (time.monotonic() - t0) * 1000, "error": repr(e)[:300], "job": job}
 
     threads = [threading.Thread(target=one, args=(k, job)) for k, job in enumerate(jobs)]
@@ -147,10 +147,9 @@ def ours(args, tmp: Path) -> dict:
     # what is stored: the database rows and files, re-hashed
     from sqlalchemy import select
 
+    from cartable.core.db import Database, Submission
     from cartable.grading.exchange.protocol import manifest_digest
     from cartable.grading.exchange.store import Store
-    from cartable.core.db import Submission
-    from cartable.core.db import Database
 
     db = Database(hub.cfg.database_url("cartable"))
     store = Store(hub.state / "exchange", db)

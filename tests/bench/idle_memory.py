@@ -18,8 +18,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from class_rush import start_stock_hub  # noqa: E402
-from support.harness import Browser, Hub, outside_dir  # noqa: E402
+from class_rush import start_stock_hub
+from support.harness import Browser, Hub, outside_dir
 
 
 def tree_memory(pid: int) -> tuple[float, float]:

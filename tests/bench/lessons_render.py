@@ -38,10 +38,10 @@ def _port() -> int:
 
 
 def _voila(site: Path, lesson_path: str, pool: int, log: Path) -> tuple[subprocess.Popen, str]:
+    import json
+
     from cartable.extensions.lessons import SHARE
     from cartable.extensions.lessons.service import voila_config
-
-    import json
 
     cfg = voila_config(site, pools={lesson_path: pool} if pool else {})
     config_dir = log.parent / f"config-{log.stem}"

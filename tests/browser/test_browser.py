@@ -240,12 +240,12 @@ def launcher_cards(browser, school, shot, pupil: str, locale: str, labels: dict,
     page.wait_for_timeout(1500)  # the restored layout
     if not launcher.count():
         page.locator("#jp-main-dock-panel .lm-TabBar-addButton").first.click()
-    cartable = launcher.locator('.jp-LauncherCard[data-category="%s"]' % labels["cartable"])
+    cartable = launcher.locator(f'.jp-LauncherCard[data-category="{labels["cartable"]}"]')
     cartable.nth(1).wait_for(timeout=60_000)
     titles = launcher.locator(".jp-Launcher-sectionTitle").all_inner_texts()
     assert labels["cartable"] in titles and labels["lessons"] in titles, titles
     assert cartable.locator(".jp-LauncherCard-label").all_inner_texts() == [labels["all"], labels["progress"]]
-    lessons = launcher.locator('.jp-LauncherCard[data-category="%s"]' % labels["lessons"])
+    lessons = launcher.locator(f'.jp-LauncherCard[data-category="{labels["lessons"]}"]')
     names = lessons.locator(".jp-LauncherCard-label").all_inner_texts()
     assert labels["suites"] in names and 4 <= len(names) <= 16, names
     # a pupil's launcher never lists a teacher's, a director's or an inspector's dashboard

@@ -145,7 +145,7 @@ class Watch:
         for frame in self.page.frames:
             try:
                 found |= set(frame.evaluate("() => window.__pwned || []"))
-            except Exception:  # noqa: BLE001 - a frame gone or not scriptable by us: nothing to read
+            except Exception:  # a frame gone or not scriptable by us: nothing to read
                 pass
         return found
 
@@ -162,12 +162,12 @@ class Watch:
         for frame in list(self.page.frames):
             try:
                 n = frame.locator(f"text=/^{prefix}/").count()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 continue
             for i in range(n):
                 try:
                     frame.locator(f"text=/^{prefix}/").nth(i).click(timeout=5_000, no_wait_after=True)
-                except Exception:  # noqa: BLE001 - not clickable (hidden, or no longer there)
+                except Exception:  # not clickable (hidden, or no longer there)
                     pass
         self.settle()
 
@@ -311,7 +311,7 @@ def test_detector_fires_on_unprotected_pages(school, browser, listener, shot):
         w.click_all()
         try:  # a click's navigation to javascript: runs a moment later: wait for the trace
             wait_for(lambda: case in w.fired() | listener.fired(before), 10, what=case)
-        except Exception:  # noqa: BLE001 - wait_for's timeout: this payload left no trace
+        except Exception:  # wait_for's timeout: this payload left no trace
             missed.append(case)
         if case == "script":
             shot(page, "xss-control-page")

@@ -113,7 +113,7 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "cond
             result = predicate()
             if result:
                 return result
-        except Exception as e:  # noqa: BLE001 - keep polling until the deadline
+        except Exception as e:  # keep polling until the deadline
             last = e
         time.sleep(interval)
     raise TimeoutError(f"timed out waiting for {what} ({last!r})")

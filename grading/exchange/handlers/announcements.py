@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from cartable.core.db import Announcement, AnnouncementRead
 from cartable.core.i18n import _
 from cartable.grading.exchange.handlers.base import ClassSpaceHandler
 from cartable.grading.exchange.protocol import MAX_TEXT, MAX_TITLE, Refused, iso_utc, plain_text
-from cartable.core.db import Announcement, AnnouncementRead
 
 if TYPE_CHECKING:
     from cartable.grading.exchange.service import App

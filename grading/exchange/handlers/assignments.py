@@ -8,11 +8,10 @@ import json
 from sqlalchemy import func, select
 from tornado import web
 
-from cartable.core.db import utcnow
+from cartable.core.db import Extension, ReleasedAssignment, Submission, utcnow
 from cartable.core.i18n import _
 from cartable.grading.exchange.handlers.base import BaseHandler, TeacherUploadHandler, parse_when
 from cartable.grading.exchange.protocol import Refused, iso_utc, safe_id
-from cartable.core.db import Extension, ReleasedAssignment, Submission
 
 
 class AssignmentsHandler(BaseHandler):

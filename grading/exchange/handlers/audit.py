@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from cartable.core.db import AuditEvent
 from cartable.grading.exchange.handlers.base import BaseHandler
 from cartable.grading.exchange.protocol import iso_utc
-from cartable.core.db import AuditEvent
 
 
 class AuditHandler(BaseHandler):

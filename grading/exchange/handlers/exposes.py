@@ -8,11 +8,10 @@ from sqlalchemy import select
 from tornado import web
 
 from cartable.core import sanitize
-from cartable.core.db import utcnow
+from cartable.core.db import Expose, utcnow
 from cartable.core.i18n import _
 from cartable.grading.exchange.handlers.base import ClassSpaceHandler, SpooledBodyHandler
 from cartable.grading.exchange.protocol import MAX_TITLE, SANDBOX_CSP, Refused, iso_utc, plain_text
-from cartable.core.db import Expose
 
 if TYPE_CHECKING:
     from cartable.grading.exchange.service import App

@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from tornado import web
 
-from cartable.core.db import utcnow
+from cartable.core.db import Feedback, Submission, utcnow
 from cartable.grading.exchange.handlers.base import BaseHandler, SpooledBodyHandler
 from cartable.grading.exchange.protocol import SANDBOX_CSP, iso_utc, safe_id
-from cartable.core.db import Feedback, Submission
 
 
 @web.stream_request_body

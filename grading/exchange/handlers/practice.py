@@ -8,10 +8,10 @@ import zlib
 
 from tornado import ioloop, web
 
+from cartable.core.db import Submission
 from cartable.core.i18n import _
 from cartable.grading.exchange.handlers.base import BaseHandler, TeacherUploadHandler
 from cartable.grading.exchange.protocol import Refused, safe_id
-from cartable.core.db import Submission
 
 
 @web.stream_request_body

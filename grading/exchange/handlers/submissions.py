@@ -8,11 +8,10 @@ import json
 from sqlalchemy import select
 from tornado import web
 
-from cartable.core.db import utcnow
+from cartable.core.db import Feedback, Submission, utcnow
 from cartable.core.i18n import _
 from cartable.grading.exchange.handlers.base import BaseHandler, SpooledBodyHandler, messages
 from cartable.grading.exchange.protocol import RESERVED_NAMES, Refused, iso_utc, safe_id
-from cartable.core.db import Feedback, Submission
 
 
 @web.stream_request_body

@@ -14,9 +14,19 @@ import uuid
 
 import pytest
 import requests
-
-from support.dashboards import (DIRECTOR, INSPECTOR, MATHS_TEACHER, PHYS_TEACHER, PUPIL, SECOND_PUPILS, SERVICE,
-                                XSS_NAME, XSS_PUPIL, message, texts)
+from support.dashboards import (
+    DIRECTOR,
+    INSPECTOR,
+    MATHS_TEACHER,
+    PHYS_TEACHER,
+    PUPIL,
+    SECOND_PUPILS,
+    SERVICE,
+    XSS_NAME,
+    XSS_PUPIL,
+    message,
+    texts,
+)
 
 pytestmark = pytest.mark.hub
 DASHBOARDS = ("progress", "class", "school", "inspection")

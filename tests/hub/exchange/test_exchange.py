@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-
 from support.exchange import HIDDEN_VALUE, Tokens, kernel_json, member, raw_tgz, source_notebook, tgz
 from support.harness import wait_for
 

@@ -21,7 +21,6 @@ import nbformat
 import pytest
 import requests
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
 from support.harness import DEMO_ROSTER, Browser, wait_for
 
 pytestmark = pytest.mark.hub

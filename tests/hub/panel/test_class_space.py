@@ -16,10 +16,10 @@ import json
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
-from cartable.core import sanitize
 from support.exchange import Tokens
 from support.lab_school import MINE, TEACHER, THEIRS
+
+from cartable.core import sanitize
 
 pytestmark = pytest.mark.hub
 PHYSICS = "ee456789"  # teaches physique-chimie in 2BSM1, not maths

@@ -16,9 +16,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from traitlets.config import Config
-
 from support.lab_school import TEACHER
+from traitlets.config import Config
 
 LESSONS_PREFIX = "/services/cartable-lessons/"
 DASHBOARDS_PREFIX = "/services/cartable-dashboards/"
@@ -28,8 +27,8 @@ DASHBOARDS_PREFIX = "/services/cartable-dashboards/"
 
 
 def test_layer_gives_servers_the_dashboards_url_and_what_their_token_needs(tmp_path):
-    from cartable.hub import layers
     from cartable.core import config
+    from cartable.hub import layers
 
     cfg = config.from_dict({"school": {"name": "Lycée Test", "code": "TST"},
                             "hub": {"state_dir": str(tmp_path / "state"), "port": 9000}}, tmp_path)
@@ -226,9 +225,8 @@ def test_a_pupil_never_gets_another_roles_dashboards_whatever_the_request_says(s
 
 @pytest.mark.hub
 def test_the_dashboards_service_answers_from_the_token_only(school):
-    from support.exchange import Tokens
-
     import requests
+    from support.exchange import Tokens
 
     tokens = Tokens(school.hub, school.accounts)
     api = f"{school.hub.url}{DASHBOARDS_PREFIX}api/dashboards"

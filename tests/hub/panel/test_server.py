@@ -10,7 +10,6 @@ import os
 import time
 
 import pytest
-
 from support.lab_school import CLOSED, MINE, OPEN, OTHER, TEACHER, THEIRS
 
 pytestmark = pytest.mark.hub

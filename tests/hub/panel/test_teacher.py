@@ -15,7 +15,6 @@ import time
 import zoneinfo
 
 import pytest
-
 from support.exchange import Tokens
 from support.lab_school import CLOSED, MINE, OPEN, TEACHER, THEIRS, put_source
 

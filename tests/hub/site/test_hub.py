@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from support.harness import wait_for
 
 pytestmark = pytest.mark.hub

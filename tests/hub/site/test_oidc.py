@@ -25,7 +25,6 @@ from urllib.parse import quote, urljoin, urlparse
 import pytest
 import requests
 import yaml
-
 from support.harness import REPO, Browser, Hub, free_port_block, wait_for
 
 pytestmark = pytest.mark.hub

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.harness import DEMO_ROSTER, wait_for
 
 from cartable.hub.prestart import DAYS
-from support.harness import DEMO_ROSTER, wait_for
 
 pytestmark = pytest.mark.hub
 

@@ -17,7 +17,6 @@ from pathlib import Path
 import nbformat
 import pytest
 from sqlalchemy.engine import make_url
-
 from support.harness import REPO, Hub, wait_for
 
 pytestmark = [pytest.mark.hub,

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support.harness import Hub, outside_dir, wait_for
 
 pytestmark = pytest.mark.hub

@@ -188,8 +188,8 @@ def test_an_expose_page_is_ours_with_the_pupils_body_cleaned():
 def test_nbconvert_config_is_the_one_sanitizer():
     """Formgrader, /nbconvert/html of staff servers and generate_feedback: HTMLExporter sanitizes with
     this module, also the Markdown cells nbgrader's templates render without clean_html."""
-    from traitlets.config import Config
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
     from cartable.grading.exchange.nbgrader import NBGRADER_CONFIG, STAFF_SERVER_CONFIG
     from cartable.grading.feedback import configure

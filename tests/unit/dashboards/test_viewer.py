@@ -147,9 +147,10 @@ def test_dashboard_kernel_runs_as_the_dashboards_account(tmp_path, monkeypatch):
     own bundle and nothing of the service's; the lessons' account cannot read the bundle."""
     if os.geteuid() != 0:
         pytest.skip("needs root to change account")
+    from support.harness import outside_dir, run_in_kernel
+
     from cartable.core import kernel_account as ka
     from cartable.hub.layers import DASHBOARDS_KERNEL_ACCOUNT, LESSONS_KERNEL_ACCOUNT, _ensure_system_account
-    from support.harness import outside_dir, run_in_kernel
 
     account = _ensure_system_account(DASHBOARDS_KERNEL_ACCOUNT, "Cartable dashboards' kernels")
     lessons = _ensure_system_account(LESSONS_KERNEL_ACCOUNT)
@@ -395,8 +396,8 @@ def test_grade_store_reads_sqlite_and_postgresql_gradebooks(tmp_path, postgres, 
 def test_layer_registers_the_service_with_oauth_and_a_role(tmp_path):
     from traitlets.config import Config
 
-    from cartable.hub import layers
     from cartable.core import config
+    from cartable.hub import layers
 
     cfg = config.from_dict({"school": {"name": "Lycée Test", "code": "TST"},
                             "hub": {"state_dir": str(tmp_path / "state"), "port": 9000}}, tmp_path)

@@ -15,14 +15,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from support.autograde_batch import (HONEST, RIGHT, WRONG, make_course, mini_source, write_submission)
-from support.autograde_batch import nbgrader_md as _md
+from support.autograde_batch import HONEST, RIGHT, WRONG, make_course, mini_source, write_submission
 from support.autograde_batch import cell_of as _cell
+from support.autograde_batch import nbgrader_md as _md
 from support.autograde_batch import set_answers as _answers
 
-from cartable.grading.autograde import Autograder  # noqa: E402
-from cartable.grading.sandbox import Limits, isolation_available  # noqa: E402
+from cartable.grading.autograde import Autograder
+from cartable.grading.sandbox import Limits, isolation_available
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -293,8 +292,8 @@ def graded(tmp_path_factory):
     import shutil
     stock_root = work / "stock"
     shutil.copytree(root, stock_root)
-    from support.autograde_batch import nbgrader_config
     from nbgrader.apps import NbGraderAPI
+    from support.autograde_batch import nbgrader_config
     api = NbGraderAPI(config=nbgrader_config(stock_root, "mini-course", None))
     stock = {}
     for name in HONEST:

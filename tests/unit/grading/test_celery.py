@@ -13,7 +13,6 @@ import uuid
 
 import nbformat
 import pytest
-
 from support.autograde_batch import HONEST, make_course, mini_source, scores, write_submission
 from support.autograde_batch import set_answers as _answers
 

@@ -10,8 +10,8 @@ import tarfile
 import pytest
 from traitlets.config import Config
 
-from cartable.hub import layers
 from cartable.core import config
+from cartable.hub import layers
 
 
 def site(tmp_path, **sections):
@@ -60,9 +60,9 @@ def test_bad_names_are_refused(name, code):
 
 
 def test_store_stages_checks_and_deduplicates(tmp_path):
+    from cartable.core.db import Database
     from cartable.grading.exchange.protocol import Refused, manifest_digest
     from cartable.grading.exchange.store import Store
-    from cartable.core.db import Database
 
     store = Store(tmp_path / "ex", Database(f"sqlite:///{tmp_path / 'db.sqlite'}"))
     assert stat.S_IMODE((tmp_path / "ex").stat().st_mode) == 0o700
@@ -90,8 +90,8 @@ def test_store_stages_checks_and_deduplicates(tmp_path):
 def test_every_new_id_fits_the_panel_and_service_id_patterns():
     """Ids once came from token_urlsafe and could start with '-' or '_', which the panel's id pattern
     refuses: an exposé or announcement then opened as a 404 (about one in thirty)."""
-    from cartable.extensions.panel.handlers import ID
     from cartable.core.db import new_id
+    from cartable.extensions.panel.handlers import ID
 
     ids = {new_id() for _ in range(3000)}
     assert len(ids) == 3000

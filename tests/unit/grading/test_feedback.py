@@ -9,7 +9,6 @@ import sys
 
 import nbformat
 import pytest
-
 from support.exchange import HIDDEN_VALUE, source_notebook
 
 

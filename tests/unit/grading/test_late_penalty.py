@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from support.autograde_batch import make_course
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from support.autograde_batch import make_course, write_submission
 
-from cartable.grading.autograde import Autograder  # noqa: E402
-from cartable.grading.sandbox import MAX_LIMITS, Limits, isolation_available  # noqa: E402
+from cartable.grading.autograde import Autograder
+from cartable.grading.sandbox import MAX_LIMITS, Limits, isolation_available
 
 ROOT = Path(__file__).resolve().parents[3]
 needs_root = pytest.mark.skipif(not isolation_available(), reason="isolation needs root")
@@ -405,8 +404,8 @@ def test_the_exchange_hides_the_sites_state_and_homes(tmp_path):
     import shutil
     import tempfile
 
-    from cartable.grading.exchange.service import App
     from cartable.core.db import Database
+    from cartable.grading.exchange.service import App
 
     site = Path(tempfile.mkdtemp(prefix=".sandbox-test-", dir=ROOT))
     try:

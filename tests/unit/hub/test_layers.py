@@ -8,8 +8,8 @@ import sys
 
 from traitlets.config import Config
 
-from cartable.hub import layers
 from cartable.core import config, roles
+from cartable.hub import layers
 
 
 def site(tmp_path, **sections):

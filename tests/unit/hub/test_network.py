@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from cartable.hub import network
 from cartable.core import config
+from cartable.hub import network
 
 ROOT_WITH_NFT = os.geteuid() == 0 and shutil.which("nft")
 

@@ -11,8 +11,8 @@ import socket
 import pytest
 from traitlets.config import Config
 
-from cartable.hub import layers, oidc
 from cartable.core import config
+from cartable.hub import layers, oidc
 
 ENDPOINTS = {"authorize_url": "https://idp.example/auth", "token_url": "https://idp.example/token",
              "userdata_url": "https://idp.example/me"}

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from traitlets.config import Config
 
-from cartable.hub import layers
 from cartable.core import config
+from cartable.hub import layers
 from cartable.hub.prestart import due
 
 CASA = ZoneInfo("Africa/Casablanca")

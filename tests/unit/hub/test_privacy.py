@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from cartable.hub import layers, privacy
 from cartable.core import config
+from cartable.hub import layers, privacy
 
 
 def site(tmp_path, **spawner):

@@ -12,9 +12,7 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
-from cartable.hub import accounts, roster
 from cartable.core import config
-from cartable.hub.accounts import Outcome, Policy
 from cartable.core.db import (
     Credential,
     Database,
@@ -25,6 +23,8 @@ from cartable.core.db import (
     SchoolClass,
     Teaching,
 )
+from cartable.hub import accounts, roster
+from cartable.hub.accounts import Outcome, Policy
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "courses" / "demo" / "roster.csv"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cartable.hub import roster, sync
 from cartable.core import config
 from cartable.core.db import Database, Person
+from cartable.hub import roster, sync
 
 DEMO = Path(__file__).resolve().parents[3] / "courses" / "demo" / "roster.csv"
 NEXT_YEAR = Path(__file__).parent / "data" / "roster_2027.csv"

@@ -177,11 +177,11 @@ def test_lite_page_keeps_widget_state_and_runs_no_script(tmp_path):
 def test_kernel_launcher_drops_to_the_lessons_account(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root to change account")
-    from cartable.hub.layers import LESSONS_KERNEL_ACCOUNT, _ensure_system_account
-
     import pwd
 
     from support.harness import outside_dir
+
+    from cartable.hub.layers import LESSONS_KERNEL_ACCOUNT, _ensure_system_account
 
     account = _ensure_system_account(LESSONS_KERNEL_ACCOUNT)
     entry = pwd.getpwnam(account)
@@ -216,10 +216,11 @@ def test_lesson_kernelspec_starts_a_kernel_as_the_lessons_account(tmp_path, monk
         pytest.skip("needs root to change account")
     import pwd
 
+    from support.harness import outside_dir, run_in_kernel
+
     from cartable.core import kernel_account as ka
     from cartable.extensions.lessons import SHARE
     from cartable.hub.layers import LESSONS_KERNEL_ACCOUNT, _ensure_system_account
-    from support.harness import outside_dir, run_in_kernel
 
     account = _ensure_system_account(LESSONS_KERNEL_ACCOUNT)
     for key in (ka.USER_ENV, ka.RUNTIME_ENV):
@@ -236,8 +237,8 @@ def test_lesson_kernelspec_starts_a_kernel_as_the_lessons_account(tmp_path, monk
 
 
 def test_layer_registers_the_service_with_its_roles(tmp_path):
-    from cartable.hub import layers
     from cartable.core import config
+    from cartable.hub import layers
 
     cfg = config.from_dict({"school": {"name": "Lycée Test", "code": "TST"},
                             "hub": {"state_dir": str(tmp_path / "state"), "port": 9000}}, tmp_path)

@@ -1,14 +1,13 @@
 """the tables of the first release: people, classes, teaching, inspection, roster imports and the exchange
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 
 # revision identifiers, used by Alembic.
 revision: str = '0001'
