@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from support.harness import Hub, Postgres
+from support.site import site_config as _site_config
 
 # the « Mon cartable » hub (fixture ``school``) and the order of the panel's tests
 pytest_plugins = ["support.panel_school"]
@@ -80,3 +81,13 @@ def make_hub(tmp_path_factory):
     yield factory
     for hub in hubs:
         hub.stop()
+
+
+@pytest.fixture
+def site_config(tmp_path):
+    """``site_config(**sections)``: a validated ``cartable.yaml`` of school TST, its state in
+    ``tmp_path`` (tests/support/site.py)."""
+    def make(**sections):
+        return _site_config(tmp_path, **sections)
+
+    return make

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+from support.site import site_config
 from traitlets.config import Config
 
-from cartable.core import config, roles, services
+from cartable.core import roles, services
 from cartable.hub import layers
 
 
 def site(tmp_path, **sections):
-    data = {"school": {"name": "Lycée Test", "code": "TST"}, "hub": {"state_dir": str(tmp_path / "state")}}
-    for k, v in sections.items():
-        data.setdefault(k, {}).update(v)
-    return config.from_dict(data, tmp_path)
+    return site_config(tmp_path, **sections)
 
 
 def test_every_service_is_found_through_the_entry_point_group(tmp_path):

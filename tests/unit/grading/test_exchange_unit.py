@@ -8,17 +8,14 @@ import stat
 import tarfile
 
 import pytest
+from support.site import site_config
 from traitlets.config import Config
 
-from cartable.core import config
 from cartable.hub import layers
 
 
 def site(tmp_path, **sections):
-    data = {"school": {"name": "Lycée Test", "code": "TST"}, "hub": {"state_dir": str(tmp_path / "state"), "port": 9000}}
-    for k, v in sections.items():
-        data.setdefault(k, {}).update(v)
-    return config.from_dict(data, tmp_path)
+    return site_config(tmp_path, **{**sections, "hub": {"port": 9000, **sections.get("hub", {})}})
 
 
 def test_exchange_layer_registers_service_scopes_and_role_configs(tmp_path):

@@ -6,17 +6,15 @@ import os
 import stat
 import sys
 
+from support.site import site_config
 from traitlets.config import Config
 
-from cartable.core import config, roles
+from cartable.core import roles
 from cartable.hub import layers
 
 
 def site(tmp_path, **sections):
-    data = {"school": {"name": "Lycée Test", "code": "TST"}, "hub": {"state_dir": str(tmp_path / "state")}}
-    for k, v in sections.items():
-        data.setdefault(k, {}).update(v)
-    return config.from_dict(data, tmp_path)
+    return site_config(tmp_path, **sections)
 
 
 def test_network_puts_proxy_api_and_hub_next_to_the_public_port(tmp_path):

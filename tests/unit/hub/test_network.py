@@ -7,18 +7,16 @@ import shutil
 import subprocess
 
 import pytest
+from support.site import site_config
 
-from cartable.core import config
 from cartable.hub import network
 
 ROOT_WITH_NFT = os.geteuid() == 0 and shutil.which("nft")
 
 
 def site(tmp_path, **net):
-    return config.from_dict({"school": {"name": "Lycée Test", "code": "TST"},
-                             "hub": {"state_dir": str(tmp_path / "state"), "port": 9000},
-                             "spawner": {"homes_dir": str(tmp_path / "homes")},
-                             "network": {"pupil_group": "cbp-unit", **net}}, tmp_path)
+    return site_config(tmp_path, hub={"port": 9000}, spawner={"homes_dir": str(tmp_path / "homes")},
+                       network={"pupil_group": "cbp-unit", **net})
 
 
 @pytest.mark.parametrize("entry,expected", [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from support.site import site_config
 from traitlets.config import Config
 
 from cartable.core import config
@@ -19,10 +20,8 @@ ENDPOINTS = {"authorize_url": "https://idp.example/auth", "token_url": "https://
 
 
 def site(tmp_path, **oidc_settings):
-    data = {"school": {"name": "Lycée Test", "code": "LYC1"}, "hub": {"state_dir": str(tmp_path / "state")},
-            "auth": {"method": "oidc", "oidc": {"client_id": "cartable", "client_secret": "s", **oidc_settings}},
-            "spawner": {"idle_timeout": 600}}
-    return config.from_dict(data, tmp_path)
+    return site_config(tmp_path, school={"code": "LYC1"}, spawner={"idle_timeout": 600},
+                       auth={"method": "oidc", "oidc": {"client_id": "cartable", "client_secret": "s", **oidc_settings}})
 
 
 @pytest.mark.parametrize("value,role", [

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.site import site_config
 from traitlets.config import Config
 
 from cartable.core import config
@@ -15,9 +16,7 @@ from cartable.hub import layers, privacy
 
 
 def site(tmp_path, **spawner):
-    data = {"school": {"name": "Lycée Test", "code": "TST"}, "hub": {"state_dir": str(tmp_path / "state")},
-            "spawner": {"homes_dir": str(tmp_path / "homes"), **spawner}}
-    return config.from_dict(data, tmp_path)
+    return site_config(tmp_path, spawner={"homes_dir": str(tmp_path / "homes"), **spawner})
 
 
 def made_by_the_hub(tmp_path):
