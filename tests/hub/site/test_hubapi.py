@@ -5,6 +5,7 @@ calls, by the coroutines and by the lessons service's reader of groups."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
 
@@ -39,6 +40,13 @@ def test_a_bare_request_is_cut_at_one_page(hub):
     assert isinstance(r.json(), list) and len(r.json()) == 200
 
 
+def run_loop(coroutine):
+    """``coroutine`` run to its end in a thread of its own: this thread may hold Playwright's loop
+    (the browser tests share one Playwright for the session)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 @pytest.mark.parametrize("limit", [200, 70])
 def test_every_group_page_after_page(hub, limit):
     groups = api(hub, page_limit=limit).groups()
@@ -47,7 +55,7 @@ def test_every_group_page_after_page(hub, limit):
 
 
 def test_every_group_from_an_event_loop(hub):
-    groups = asyncio.run(api(hub).agroups())
+    groups = run_loop(api(hub).agroups())
     assert set(GROUPS) <= set(groups)
 
 
@@ -59,7 +67,7 @@ def test_the_lessons_service_sees_every_group(hub):
     async def read():
         return await HubGroups(f"{hub.url}/hub/api", token).groups()
 
-    groups = asyncio.run(read())
+    groups = run_loop(read())
     assert set(GROUPS) <= set(groups) and groups[GROUPS[-1]] == {"kind": "test", "n": 229}
 
 

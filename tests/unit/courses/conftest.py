@@ -88,8 +88,10 @@ def voila_pages(tmp_path_factory):
             [sys.executable, "-m", "voila", "--no-browser", f"--port={port}",
              "--Voila.ip=127.0.0.1", "--show_tracebacks=True",
              "--KernelManager.transport=ipc",
-             # pages are not opened in a browser: let Voilà cull their idle kernels
-             "--MappingKernelManager.cull_idle_timeout=60",
+             # pages are not opened in a browser: let Voilà cull their idle kernels, but never
+             # one whose page is still being rendered (a render waits up to DEADLINE; a kernel
+             # culled mid-page showed "Kernel died" in that page)
+             f"--MappingKernelManager.cull_idle_timeout={DEADLINE + 60}",
              "--MappingKernelManager.cull_interval=10",
              "--VoilaExecutor.timeout=300",
              f"--KernelManager.ip={tmp_path_factory.mktemp('voila-kernels') / 'k'}",
