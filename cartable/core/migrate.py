@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -37,7 +38,9 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
+@functools.cache
 def head() -> str:
+    """The newest revision (read once per process)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

@@ -15,8 +15,7 @@ import zoneinfo
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from support.lab_school import ARABIC_DIGITS, MINE, OPEN, TEACHER, open_panel, put_source, set_language
+from support.lab_school import ARABIC_DIGITS, MINE, OPEN, TEACHER, open_panel, put_source, set_language, show_panel
 
 pytestmark = pytest.mark.hub
 TZ = zoneinfo.ZoneInfo("Africa/Casablanca")
@@ -64,19 +63,7 @@ def teacher_panel(browser, school, locale: str):
     page.fill("#password_input", school.accounts.password(TEACHER))
     page.click("#login_submit")
     page.goto(f"{school.hub.url}/user/{TEACHER}/lab")
-    tab = page.locator('.jp-SideBar.jp-mod-left li[data-id="cartable-panel"]')
-    tab.wait_for(timeout=90_000)
-    panel = page.locator("#cartable-panel")
-    for _ in range(3):
-        page.wait_for_timeout(1500)
-        if panel.is_visible():
-            break
-        tab.click()
-        try:
-            panel.wait_for(state="visible", timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    panel = show_panel(page)
     panel.locator(f'section[data-course="{MINE}"] article[data-assignment="{OPEN}"]').wait_for(timeout=60_000)
     return page, panel
 

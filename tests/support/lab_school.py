@@ -100,6 +100,13 @@ def lab_page(browser, school, username: str, locale: str):
 
 def open_panel(browser, school, username: str, locale: str):
     page = lab_page(browser, school, username, locale)
+    panel = show_panel(page)
+    panel.locator(f'article[data-assignment="{OPEN}"]').first.wait_for(timeout=60_000)
+    return page, panel
+
+
+def show_panel(page):
+    """The « Mon cartable » side panel of a lab page, visible."""
     tab = page.locator('.jp-SideBar.jp-mod-left li[data-id="cartable-panel"]')
     tab.wait_for(timeout=90_000)
     panel = page.locator("#cartable-panel")
@@ -114,5 +121,4 @@ def open_panel(browser, school, username: str, locale: str):
             break
         except PlaywrightTimeout:
             continue
-    panel.locator(f'article[data-assignment="{OPEN}"]').first.wait_for(timeout=60_000)
-    return page, panel
+    return panel
